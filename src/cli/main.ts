@@ -1,0 +1,86 @@
+/** The CLI entry: finds the subcommand, lazily imports only its module, maps errors to exit codes. */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { CheckFailed, UsageError } from '../errors.js';
+
+/** Every subcommand: name → module (imported only when that command runs) and a one-line summary. */
+export const COMMANDS: Record<string, { module: string; summary: string }> = {
+  daemon: { module: './commands/daemon.js', summary: 'run the daemon in the foreground (what the service units run)' },
+  status: { module: './commands/status.js', summary: 'daemon up/down, guardrail health, counts, recent WOs' },
+  submit: { module: './commands/submit.js', summary: 'validate a WO file and drop it atomically into a lane' },
+  validate: { module: './commands/validate.js', summary: 'validate a WO file only, with precise errors' },
+  show: { module: './commands/show.js', summary: "one WO's state record" },
+  logs: { module: './commands/logs.js', summary: 'the telemetry stream, readable (-f to follow)' },
+  approve: { module: './commands/act.js', summary: 'approve a held WO' },
+  reject: { module: './commands/act.js', summary: 'reject a held or queued WO' },
+  retry: { module: './commands/act.js', summary: 'run a failed, rejected or cancelled WO again' },
+  cancel: { module: './commands/act.js', summary: 'cancel a WO (kills its running command group, rolls back)' },
+  rollback: { module: './commands/act.js', summary: 'undo a succeeded WO from its snapshot' },
+  canary: { module: './commands/canary.js', summary: 'end-to-end self-test through the running daemon' },
+  guardrail: { module: './commands/guardrail.js', summary: 'run the guardrail now, or protect a path' },
+  doctor: { module: './commands/doctor.js', summary: 'preflight checks with the fix for each problem' },
+  service: { module: './commands/service.js', summary: 'install, uninstall or show the launchd/systemd unit' },
+  mls: { module: './commands/mls.js', summary: 'write or read the lessons ledger' },
+  prune: { module: './commands/prune.js', summary: 'remove archived WOs, backups and rotated logs older than D' },
+  dashboard: { module: './commands/dashboard.js', summary: 'print (and on a desktop open) the dashboard URL' },
+  forensics: { module: './commands/forensics.js', summary: 'write the evidence for a time window to g/reports/' },
+  'check-history': { module: './commands/check-history.js', summary: 'what happened to a path: healthy, never-existed, vanished, broken' },
+  history: { module: './commands/check-history.js', summary: 'same as check-history' },
+};
+
+const require = createRequire(import.meta.url);
+const VERSION = (require('../../package.json') as { version: string }).version;
+
+function topLevel(): Command {
+  const program = new Command('wo')
+    .version(VERSION, '-V, --version')
+    .description('wo — the durable work-order daemon: drop a WO in bridge/inbox/<LANE>/, get a transaction.')
+    .usage('<command> [options]')
+    .addHelpText(
+      'after',
+      `\nCommands:\n${Object.entries(COMMANDS)
+        .map(([n, c]) => `  ${n.padEnd(14)} ${c.summary}`)
+        .join('\n')}\n\nEvery command takes --help and --root DIR (default $WO_ROOT, else the current folder).\nExit codes: 0 ok, 1 the thing checked failed, 2 usage error or invalid input.`,
+    );
+  program.exitOverride();
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv.find((a) => !a.startsWith('-'));
+  const entry = name ? COMMANDS[name] : undefined;
+  const program = topLevel();
+  if (!entry) {
+    if (name) throw new UsageError(`unknown command '${name}'. Run 'wo --help' for the list.`);
+    await program.parseAsync(argv, { from: 'user' });
+    program.outputHelp();
+    return argv.length ? 0 : 2;
+  }
+  const mod = (await import(entry.module)) as { register: (p: Command, name: string) => void };
+  mod.register(program, name!);
+  program.commands.forEach((c) => c.exitOverride());
+  await program.parseAsync(argv, { from: 'user' });
+  return (process.exitCode as number | undefined) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`wo: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof CheckFailed) {
+      process.stderr.write(`wo: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`wo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,70 @@
+/** The config file's schema (SPEC §12): what the user writes, every key optional with its default. */
+import { z } from 'zod';
+
+export const DEFAULT_ALLOW_COMMANDS = [
+  'test', '[', 'true', 'false', 'echo', 'printf', 'cat', 'ls', 'grep', 'wc', 'head', 'tail', 'sort', 'uniq',
+  'cut', 'tr', 'stat', 'sha256sum', 'shasum', 'diff', 'cmp', 'date', 'pwd', 'basename', 'dirname', 'mkdir', 'sleep',
+];
+
+const laneName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a lane is a folder name: letters, digits, . _ -');
+
+const routeRule = z.strictObject({
+  when: z.strictObject({ type: z.string().optional(), owner: z.string().optional(), lane: z.string().optional() }),
+  lane: laneName,
+});
+
+const guardFile = z.strictObject({
+  path: z.string().min(1),
+  executable: z.boolean().optional(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lowercase hex digits').optional(),
+  json: z.boolean().optional(),
+  max_age_s: z.number().int().positive().optional(),
+});
+
+export const configSchema = z.strictObject({
+  lanes: z.array(laneName).default(['ENTRY', 'CLC']),
+  submit_lane: laneName.default('CLC'),
+  route: z.strictObject({
+    default_lane: laneName.default('CLC'),
+    rules: z.array(routeRule).default([]),
+  }).prefault({}),
+  concurrency: z.number().int().min(1).max(64).default(2),
+  attempts: z.number().int().min(1).max(100).default(3),
+  intake: z.strictObject({
+    settle_ms: z.number().int().min(0).max(600_000).default(200),
+    rescan_s: z.number().min(1).max(86_400).default(30),
+  }).prefault({}),
+  policy: z.strictObject({
+    autonomy: z.enum(['observe', 'approve', 'guarded', 'auto']).default('guarded'),
+    allow_commands: z.array(z.string().min(1)).default(DEFAULT_ALLOW_COMMANDS),
+    allowed_roots: z.array(z.string().min(1)).default([]),
+  }).prefault({}),
+  exec: z.strictObject({
+    path: z.string().min(1).default('/usr/local/bin:/opt/homebrew/bin:/usr/bin:/bin:/usr/sbin:/sbin'),
+    timeout_s: z.number().positive().max(86_400).default(60),
+    kill_grace_s: z.number().min(0).max(600).default(5),
+    output_tail_bytes: z.number().int().min(256).max(16 * 1024 * 1024).default(65_536),
+  }).prefault({}),
+  limits: z.strictObject({
+    wo_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+    file_bytes: z.number().int().positive().default(10 * 1024 * 1024),
+    files: z.number().int().positive().default(1000),
+    min_free_bytes: z.number().int().min(0).default(100 * 1024 * 1024),
+  }).prefault({}),
+  guardrail: z.strictObject({
+    sweep_s: z.number().min(1).max(86_400).default(300),
+    restore: z.boolean().default(false),
+    files: z.array(guardFile).default([]),
+    dirs: z.array(z.strictObject({ path: z.string().min(1) })).default([]),
+  }).prefault({}),
+  notify: z.strictObject({ command: z.string().min(1).nullable().default(null) }).prefault({}),
+  telemetry: z.strictObject({ rotate_bytes: z.number().int().min(4096).default(64 * 1024 * 1024) }).prefault({}),
+  http: z.strictObject({
+    enabled: z.boolean().default(true),
+    port: z.number().int().min(0).max(65_535).default(8765),
+  }).prefault({}),
+  shutdown: z.strictObject({ deadline_s: z.number().positive().max(3600).default(10) }).prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ConfigFile = z.output<typeof configSchema>;

@@ -1,0 +1,62 @@
+/** Every path the daemon uses under its root (SPEC §2), derived in one place. */
+import path from 'node:path';
+
+export interface Layout {
+  root: string;
+  inbox: string;
+  processing: string;
+  hold: string;
+  archive: string;
+  rejected: string;
+  state: string;
+  telemetryDir: string;
+  telemetry: string;
+  backups: string;
+  vault: string;
+  logs: string;
+  ledger: string;
+  reports: string;
+  run: string;
+  lockFile: string;
+  daemonJson: string;
+  tokenFile: string;
+  configFile: string;
+}
+
+/** Resolve the layout for a root folder (absolute). */
+export function layout(root: string): Layout {
+  const r = path.resolve(root);
+  const g = path.join(r, 'g');
+  const bridge = path.join(r, 'bridge');
+  return {
+    root: r,
+    inbox: path.join(bridge, 'inbox'),
+    processing: path.join(bridge, 'processing'),
+    hold: path.join(bridge, 'hold'),
+    archive: path.join(bridge, 'archive'),
+    rejected: path.join(bridge, 'rejected'),
+    state: path.join(g, 'followup', 'state'),
+    telemetryDir: path.join(g, 'telemetry'),
+    telemetry: path.join(g, 'telemetry', 'unified.jsonl'),
+    backups: path.join(g, 'backups'),
+    vault: path.join(g, 'guardrail', 'vault'),
+    logs: path.join(g, 'logs'),
+    ledger: path.join(g, 'mls', 'ledger'),
+    reports: path.join(g, 'reports'),
+    run: path.join(g, 'run'),
+    lockFile: path.join(g, 'run', 'daemon.lock'),
+    daemonJson: path.join(g, 'run', 'daemon.json'),
+    tokenFile: path.join(g, 'run', 'token'),
+    configFile: path.join(r, 'wo.config.yaml'),
+  };
+}
+
+/** The folders created at start (0700), lanes excluded. */
+export function runtimeDirs(l: Layout): string[] {
+  return [l.inbox, l.processing, l.hold, l.archive, l.rejected, l.state, l.telemetryDir, l.backups, l.vault, l.logs, l.ledger, l.reports, l.run];
+}
+
+/** Resolve the root: --root, else $WO_ROOT, else the current directory. */
+export function resolveRoot(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(flag ?? env.WO_ROOT ?? process.cwd());
+}

@@ -1,0 +1,104 @@
+/** The durable state record of a WO (SPEC §4): the names here are the contract. */
+import type { ErrorCode } from '../errors.js';
+
+export const STATUSES = ['queued', 'awaiting_approval', 'running', 'succeeded', 'failed', 'rejected', 'cancelled', 'routed', 'reverted'] as const;
+export type Status = (typeof STATUSES)[number];
+export const TERMINAL: ReadonlySet<Status> = new Set(['succeeded', 'failed', 'rejected', 'cancelled', 'routed', 'reverted']);
+
+export const STAGES = ['received', 'validated', 'held', 'snapshot', 'apply', 'commands', 'post_verify', 'tests', 'commit'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export type WoType = 'apply_patch' | 'exec' | 'route';
+export type Phase = 'validate' | 'commands' | 'post_verify' | 'tests';
+
+export interface FileEffect {
+  path: string;
+  action: 'write' | 'patch' | 'delete';
+  before_sha256: string | null;
+  after_sha256: string | null;
+  mode: string | null;
+  before_mode?: string | null;
+}
+
+export interface CommandRecord {
+  phase: Phase;
+  cmd: string;
+  exit_code: number | null;
+  signal: string | null;
+  timed_out: boolean;
+  duration_ms: number;
+  stdout_tail: string;
+  stderr_tail: string;
+  pid?: number;
+  started_at?: string;
+  name?: string;
+}
+
+export interface TestResult {
+  name: string;
+  expected: string;
+  actual: string;
+  passed: boolean;
+}
+
+export interface PlanStep {
+  step: string;
+  path?: string;
+  cmd?: string;
+  verdict: 'will change' | 'no change' | 'unknown';
+  diff?: string;
+}
+
+export interface AttemptSummary {
+  attempt: number;
+  status: Status;
+  started?: string;
+  finished?: string;
+  error?: { code: ErrorCode; message: string };
+  rolled_back?: boolean;
+}
+
+export interface WoRecord {
+  schema: 1;
+  wo_id: string;
+  title: string;
+  lane: string;
+  type: WoType;
+  priority: string;
+  owner?: string;
+  status: Status;
+  stage: Stage;
+  stage_index: number;
+  stages_total: number;
+  attempt: number;
+  attempts: AttemptSummary[];
+  sha256: string;
+  /** Where the WO file is now (relative to the root). */
+  file: string;
+  /** The file's original name in the inbox. */
+  source_name: string;
+  rolled_back: boolean;
+  dry_run: boolean;
+  given_up?: boolean;
+  idempotent?: boolean;
+  times: Record<string, string>;
+  files: FileEffect[];
+  commands: CommandRecord[];
+  tests: TestResult[];
+  error?: { code: ErrorCode; message: string; details?: { path: string; message: string }[] };
+  warnings: string[];
+  hold_reasons?: string[];
+  plan?: PlanStep[];
+  routed_ids?: string[];
+  /** exec WO without `paths`: its command effects cannot be rolled back. */
+  unrollbackable?: boolean;
+  /** A command in flight: pid/pgid and start time, written right after spawn. */
+  running_command?: { pid: number; started_at: string; phase: Phase; cmd: string; index: number; proc_start?: string } | null;
+  /** Fields the WO carried that the schema does not know (kept, listed as warnings). */
+  extra?: Record<string, unknown>;
+}
+
+/** 1-based index of a stage. */
+export function stageIndex(stage: Stage): number {
+  return STAGES.indexOf(stage) + 1;
+}

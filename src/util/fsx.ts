@@ -1,0 +1,184 @@
+/** Durable file-system primitives: atomic writes, fsynced directories, moves that never replace. */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+
+/** fsync a directory so that a rename or create inside it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Create a folder (and parents) with mode 0700 unless it exists. */
+export async function ensureDir(dir: string, mode = 0o700): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true, mode });
+}
+
+function tempName(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+}
+
+export interface AtomicWriteOptions {
+  /** File mode (applied with chmod, so the umask cannot weaken or widen it). */
+  mode?: number;
+  /** Skip the directory fsync (the caller fsyncs the folder once for a batch). */
+  noDirSync?: boolean;
+}
+
+/**
+ * Write a file atomically: temp file → write all → fsync → rename over the target → fsync dir.
+ * On any failure (ENOSPC included) the temp file is removed and the old target is untouched.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  const tmp = tempName(file);
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o600);
+  try {
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+      if (bytesWritten <= 0) throw Object.assign(new Error(`short write to ${tmp}`), { code: 'EIO' });
+      off += bytesWritten;
+    }
+    if (opts.mode !== undefined) await fh.chmod(opts.mode);
+    await fh.sync();
+    await fh.close();
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await fsp.unlink(tmp).catch(() => {});
+    throw err;
+  }
+  if (!opts.noDirSync) await fsyncDir(path.dirname(file));
+}
+
+/** Write JSON atomically (pretty, newline-terminated). */
+export async function writeJsonAtomic(file: string, value: unknown, opts: AtomicWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', opts);
+}
+
+/** Read and parse a JSON file; undefined when it does not exist. */
+export async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** sha256 (hex) of a buffer or string. */
+export function sha256(data: string | Uint8Array): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/** sha256 of a file's bytes, or null when it does not exist. */
+export async function sha256File(file: string): Promise<string | null> {
+  try {
+    return sha256(await fsp.readFile(file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Split `name.ext` (ext without dot, '' if none). */
+export function splitExt(name: string): { stem: string; ext: string } {
+  const i = name.lastIndexOf('.');
+  return i > 0 ? { stem: name.slice(0, i), ext: name.slice(i + 1) } : { stem: name, ext: '' };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** Candidate names: `name`, then `stem.1.ext`, `stem.2.ext`, … */
+function* candidates(name: string): Generator<string> {
+  yield name;
+  const { stem, ext } = splitExt(name);
+  for (let n = 1; n < 100_000; n++) yield ext ? `${stem}.${n}.${ext}` : `${stem}.${n}`;
+}
+
+export interface MoveOptions {
+  /**
+   * `owned`: only this daemon writes the destination folder, so "check, then rename" is race-free.
+   * `shared`: others may write there too (an inbox): link (fails on EEXIST) then unlink the source.
+   */
+  dest: 'owned' | 'shared';
+  /** Skip the directory fsyncs. */
+  noSync?: boolean;
+}
+
+/**
+ * Move a file into `dir` under `name` or, when taken, a numbered variant; never replaces a file
+ * (fs.rename silently would). Both folders are fsynced. Returns the destination path.
+ */
+export async function moveUnique(src: string, dir: string, name: string, opts: MoveOptions): Promise<string> {
+  for (const cand of candidates(name)) {
+    const dest = path.join(dir, cand);
+    if (opts.dest === 'owned') {
+      if (await exists(dest)) continue;
+      await fsp.rename(src, dest);
+    } else {
+      try {
+        await fsp.link(src, dest);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') continue;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw err;
+        if (await exists(dest)) continue; // no hard links here: best effort check-then-rename
+        await fsp.rename(src, dest);
+        if (!opts.noSync) await syncBoth(src, dest);
+        return dest;
+      }
+      await fsp.unlink(src);
+    }
+    if (!opts.noSync) await syncBoth(src, dest);
+    return dest;
+  }
+  throw new Error(`no free name for ${name} in ${dir}`);
+}
+
+async function syncBoth(src: string, dest: string): Promise<void> {
+  const a = path.dirname(src);
+  const b = path.dirname(dest);
+  await fsyncDir(b);
+  if (a !== b) await fsyncDir(a);
+}
+
+/** Create a file atomically from a hidden temp and move it in without replacing anything. */
+export async function dropFileUnique(dir: string, name: string, data: string | Uint8Array, mode: number): Promise<string> {
+  const tmp = path.join(dir, `.${name}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const fh = await fsp.open(tmp, 'wx', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.chmod(mode);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    return await moveUnique(tmp, dir, name, { dest: 'shared' });
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** Synchronous append of one whole line to an open fd (a single write: lines never interleave). */
+export function appendLineSync(fd: number, line: string): void {
+  const buf = Buffer.from(line.endsWith('\n') ? line : line + '\n');
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+}
