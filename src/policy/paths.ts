@@ -1,0 +1,155 @@
+/**
+ * Path safety (SPEC §6): a WO's target path is first judged lexically (pure), then checked on
+ * disk component by component with lstat (no symlink anywhere, no hard-linked target), the
+ * way node-tar learned to after its CVEs. Every refusal is a final `POLICY_REFUSED`.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { WoError } from '../errors.js';
+import { isInside, isInternalRel } from './roots.js';
+
+export interface PathPolicy {
+  root: string;
+  allowedRoots: readonly string[];
+}
+
+export interface Target {
+  /** Absolute, normalised, lexical (not resolved through symlinks). */
+  abs: string;
+  /** Relative to the root for paths under the root; the absolute path otherwise. */
+  rel: string;
+  /** The root or the allowed root that contains the target (the deepest one if nested). */
+  base: string;
+}
+
+export interface TargetState {
+  exists: boolean;
+  mode?: number;
+  nlink?: number;
+  kind?: 'file' | 'directory' | 'other';
+}
+
+const MAX_PATH_BYTES = 4096;
+
+function refuse(p: string, why: string): never {
+  throw new WoError('POLICY_REFUSED', `path '${p}': ${why}`);
+}
+
+/** Why: every refusal a path can earn without touching the disk, decided once and at every autonomy level. */
+export function lexicalTarget(p: string, ctx: PathPolicy): Target {
+  if (p === '') refuse(p, 'is empty');
+  if (p.includes('\0')) refuse(p.replace(/\0/g, '\\0'), 'holds a NUL byte');
+  // eslint-disable-next-line no-control-regex
+  if (/[\x01-\x1f\x7f]/.test(p)) refuse(JSON.stringify(p), 'holds control characters (newline, tab, …)');
+  if (Buffer.byteLength(p) > MAX_PATH_BYTES) refuse(`${p.slice(0, 60)}…`, `is longer than ${MAX_PATH_BYTES} bytes`);
+  if (p.includes('\\')) refuse(p, 'holds a backslash, which is ambiguous (a separator on Windows, a character here)');
+  if (p.startsWith('~')) refuse(p, "starts with '~', which is not expanded: write the absolute path");
+  const parts = p.split('/').filter((c) => c !== '' && c !== '.');
+  if (parts.includes('..')) refuse(p, "holds a '..' component, which could escape the root");
+  const root = path.resolve(ctx.root);
+  const abs = p.startsWith('/') ? `/${parts.join('/')}` : path.join(root, ...parts);
+  if (abs === root) refuse(p, 'is the root itself');
+  const allowed = ctx.allowedRoots.map((r) => path.resolve(r));
+  if (allowed.includes(abs)) refuse(p, 'is an allowed root itself, not a path inside it');
+  const bases = [root, ...allowed].filter((b) => isInside(abs, b) && abs !== b);
+  if (bases.length === 0) refuse(p, 'is outside the root and policy.allowed_roots');
+  const base = bases.reduce((a, b) => (b.length > a.length ? b : a));
+  const underRoot = isInside(abs, root);
+  const rel = underRoot ? path.relative(root, abs) : abs;
+  if (underRoot && isInternalRel(rel)) refuse(p, "is inside the daemon's internals (bridge/ or g/), which WOs may not write");
+  return { abs, rel, base };
+}
+
+/** The components below `base` leading to `abs` (lexical). */
+function componentsBelow(t: Pick<Target, 'abs' | 'base'>): string[] {
+  const rel = path.relative(t.base, t.abs);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+    throw new WoError('POLICY_REFUSED', `path '${t.abs}': is not below '${t.base}'`);
+  }
+  return rel.split(path.sep);
+}
+
+async function realBase(base: string): Promise<string> {
+  try {
+    return await fs.realpath(base);
+  } catch (err) {
+    throw new WoError('POLICY_REFUSED', `the folder '${base}' (root or allowed root) cannot be resolved: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** Why: a symlink or a file in any component would redirect the write elsewhere; lstat each one, never follow. */
+export async function checkTarget(t: Pick<Target, 'abs' | 'base'>): Promise<TargetState> {
+  const comps = componentsBelow(t);
+  let cur = await realBase(t.base);
+  for (let i = 0; i < comps.length; i += 1) {
+    cur = path.join(cur, comps[i]!);
+    const last = i === comps.length - 1;
+    let st;
+    try {
+      st = await fs.lstat(cur);
+    } catch (err) {
+      if (isMissing(err)) return { exists: false };
+      throw err;
+    }
+    const shown = path.join(t.base, ...comps.slice(0, i + 1));
+    if (st.isSymbolicLink()) {
+      throw new WoError('POLICY_REFUSED', `path '${t.abs}': '${shown}' is a symbolic link; links are refused in any component of a target`);
+    }
+    if (!last) {
+      if (!st.isDirectory()) throw new WoError('POLICY_REFUSED', `path '${t.abs}': '${shown}' is not a folder`);
+      continue;
+    }
+    if (st.isFile() && st.nlink > 1) {
+      throw new WoError('POLICY_REFUSED', `path '${t.abs}': is a hard-linked file (${st.nlink} links); writing it would change the other names too`);
+    }
+    const kind = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+    return { exists: true, mode: st.mode, nlink: st.nlink, kind };
+  }
+  return { exists: false };
+}
+
+/**
+ * Why: parents are created one level at a time so a racing symlink is never followed.
+ * Returns the folders created, deepest first (the order rollback removes them in).
+ */
+export async function ensureParents(t: Pick<Target, 'abs' | 'base'>): Promise<string[]> {
+  const comps = componentsBelow(t).slice(0, -1);
+  let real = await realBase(t.base);
+  let lexical = t.base;
+  const created: string[] = [];
+  for (const c of comps) {
+    real = path.join(real, c);
+    lexical = path.join(lexical, c);
+    try {
+      await fs.mkdir(real, { mode: 0o755 });
+      created.unshift(lexical);
+      continue;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const st = await fs.lstat(real);
+    if (st.isSymbolicLink()) throw new WoError('POLICY_REFUSED', `path '${t.abs}': '${lexical}' is a symbolic link; links are refused in any component of a target`);
+    if (!st.isDirectory()) throw new WoError('POLICY_REFUSED', `path '${t.abs}': '${lexical}' is not a folder`);
+  }
+  return created;
+}
+
+/** Why: after the rename, prove no component was swapped for a symlink meanwhile (the caller rolls back if so). */
+export async function recheckParent(t: Pick<Target, 'abs' | 'base'>): Promise<void> {
+  const parentComps = componentsBelow(t).slice(0, -1);
+  const expected = path.join(await realBase(t.base), ...parentComps);
+  const parent = path.dirname(t.abs);
+  let actual: string;
+  try {
+    actual = await fs.realpath(parent);
+  } catch (err) {
+    throw new WoError('POLICY_REFUSED', `path '${t.abs}': its folder '${parent}' vanished after the write`, { cause: err });
+  }
+  if (actual !== expected) {
+    throw new WoError('POLICY_REFUSED', `path '${t.abs}': its folder now resolves to '${actual}', not '${expected}' (a symbolic link was swapped in)`);
+  }
+}
