@@ -1,0 +1,182 @@
+/** The route table: what each path answers, which methods, and whether it needs the token. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CheckFailed, UsageError } from '../errors.js';
+import { STATUSES, type Status, type WoRecord } from '../state/record.js';
+import type { StateStore } from '../state/store.js';
+import type { Telemetry } from '../state/telemetry.js';
+import type { Metrics } from './metrics.js';
+import { HttpError } from './guard.js';
+import { readBody } from './body.js';
+import { serveEvents } from './sse.js';
+import { PAGE_CSP, PAGE_HTML } from './page.js';
+
+export interface Actions {
+  approve(id: string): Promise<WoRecord>;
+  reject(id: string): Promise<WoRecord>;
+  cancel(id: string): Promise<WoRecord>;
+}
+
+export interface Readiness {
+  ok: boolean;
+  checks: { name: string; ok: boolean; detail?: string }[];
+}
+
+/** What the routes need from the daemon. */
+export interface RouteDeps {
+  store: StateStore;
+  telemetry: Telemetry;
+  actions: Actions;
+  readiness: () => Promise<Readiness>;
+  status: () => Promise<object>;
+  metrics: Metrics;
+}
+
+export interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: string[];
+  deps: RouteDeps;
+  /** Called by long-lived responses (SSE) so `close()` can end them. */
+  track(end: () => void): void;
+}
+
+type Handler = (ctx: Ctx) => Promise<void> | void;
+
+export interface Route {
+  pattern: RegExp;
+  /** Under /api/: needs the bearer token. */
+  auth: boolean;
+  /** The token may come as `?token=` (EventSource cannot send headers). */
+  queryToken?: boolean;
+  methods: { GET?: Handler; POST?: Handler };
+}
+
+/** Send a JSON body. */
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value) + '\n';
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/** Parse and check the /api/wos query (unknown status or a bad limit ⇒ 400). */
+export function parseWoQuery(url: URL): { statuses: Set<Status> | null; lane: string | null; limit: number | null } {
+  const statusText = url.searchParams.get('status');
+  let statuses: Set<Status> | null = null;
+  if (statusText) {
+    const wanted = statusText.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = wanted.filter((s) => !(STATUSES as readonly string[]).includes(s));
+    if (bad.length) throw new HttpError(400, `unknown status ${bad.map((b) => JSON.stringify(b)).join(', ')}; expected one of ${STATUSES.join(', ')}`);
+    statuses = new Set(wanted as Status[]);
+  }
+  const lane = url.searchParams.get('lane') || null;
+  const limitText = url.searchParams.get('limit');
+  let limit: number | null = null;
+  if (limitText) {
+    if (!/^\d{1,7}$/.test(limitText) || Number(limitText) < 1) throw new HttpError(400, `limit must be a positive integer, got ${JSON.stringify(limitText)}`);
+    limit = Number(limitText);
+  }
+  return { statuses, lane, limit };
+}
+
+/** Filter records (already newest first) by the query. */
+export function filterWos(recs: WoRecord[], q: ReturnType<typeof parseWoQuery>): WoRecord[] {
+  const out = recs.filter((r) => (!q.statuses || q.statuses.has(r.status)) && (!q.lane || r.lane === q.lane));
+  return q.limit === null ? out : out.slice(0, q.limit);
+}
+
+async function act(ctx: Ctx): Promise<void> {
+  const [id, action] = ctx.params as [string, keyof Actions];
+  await readBody(ctx.req); // enforces the size bound; actions take no body
+  const rec = await ctx.deps.store.read(id);
+  if (!rec) throw new HttpError(404, `no WO with id ${JSON.stringify(id)}`);
+  try {
+    sendJson(ctx.res, 200, await ctx.deps.actions[action](id));
+  } catch (err) {
+    if (err instanceof CheckFailed) throw new HttpError(409, err.message);
+    if (err instanceof UsageError) throw new HttpError(400, err.message);
+    throw err;
+  }
+}
+
+const ID = '([A-Za-z0-9._-]{1,128})';
+
+/** Every route the server answers. */
+export const ROUTES: Route[] = [
+  {
+    pattern: /^\/$/,
+    auth: false,
+    methods: {
+      GET: ({ res }) => {
+        res.writeHead(200, {
+          'Content-Type': 'text/html; charset=utf-8',
+          'Content-Security-Policy': PAGE_CSP,
+          'X-Frame-Options': 'DENY',
+          'Content-Length': Buffer.byteLength(PAGE_HTML),
+        });
+        res.end(PAGE_HTML);
+      },
+    },
+  },
+  { pattern: /^\/healthz$/, auth: false, methods: { GET: ({ res }) => sendJson(res, 200, { ok: true }) } },
+  {
+    pattern: /^\/readyz$/,
+    auth: false,
+    methods: {
+      GET: async ({ res, deps }) => {
+        const r = await deps.readiness();
+        if (r.ok) sendJson(res, 200, { ok: true, checks: r.checks });
+        else sendJson(res, 503, { ok: false, failing: r.checks.filter((c) => !c.ok), checks: r.checks });
+      },
+    },
+  },
+  {
+    pattern: /^\/metrics$/,
+    auth: false,
+    methods: {
+      GET: async ({ res, deps }) => {
+        const { contentType, body } = await deps.metrics.render();
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+    },
+  },
+  {
+    pattern: /^\/api\/wos$/,
+    auth: true,
+    methods: {
+      GET: async ({ res, url, deps }) => {
+        const q = parseWoQuery(url);
+        sendJson(res, 200, { wos: filterWos(await deps.store.list(), q) });
+      },
+    },
+  },
+  {
+    pattern: new RegExp(`^/api/wos/${ID}$`),
+    auth: true,
+    methods: {
+      GET: async ({ res, params, deps }) => {
+        const rec = await deps.store.read(params[0]!);
+        if (!rec) throw new HttpError(404, `no WO with id ${JSON.stringify(params[0])}`);
+        sendJson(res, 200, rec);
+      },
+    },
+  },
+  { pattern: new RegExp(`^/api/wos/${ID}/(approve|reject|cancel)$`), auth: true, methods: { POST: act } },
+  { pattern: /^\/api\/status$/, auth: true, methods: { GET: async ({ res, deps }) => sendJson(res, 200, await deps.status()) } },
+  {
+    pattern: /^\/api\/events$/,
+    auth: true,
+    queryToken: true,
+    methods: { GET: ({ req, res, deps, track }) => track(serveEvents(req, res, deps.telemetry.bus)) },
+  },
+];
+
+/** Find the route for a path: the route and its captured params, or undefined. */
+export function matchRoute(pathname: string): { route: Route; params: string[] } | undefined {
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(pathname);
+    if (m) return { route, params: m.slice(1).map((p) => p ?? '') };
+  }
+  return undefined;
+}
