@@ -30,6 +30,7 @@ button.approve { border-color:var(--green); color:var(--green); } button.reject,
 button:disabled { opacity:.5; }
 table { width:100%; border-collapse:collapse; }
 th, td { text-align:left; padding:5px 6px; border-bottom:1px solid var(--line); vertical-align:top; }
+td.id { white-space:nowrap; }
 th { font-size:12px; color:var(--muted); font-weight:600; }
 tbody tr.wo { cursor:pointer; } tbody tr.wo:hover, tbody tr.sel { background:rgba(127,127,127,.12); }
 .st { font-weight:600; white-space:nowrap; }
@@ -207,7 +208,7 @@ const SCRIPT = String.raw`
     rows.forEach(function (w) {
       tb.appendChild(h('tr', { class: 'wo' + (w.wo_id === state.selected ? ' sel' : ''), 'data-id': w.wo_id,
         onclick: function () { select(w.wo_id); } },
-        h('td', { class: 'mono', text: w.wo_id }),
+        h('td', { class: 'mono id', text: w.wo_id }),
         h('td', null, short(w.title, 80), w.error ? h('div', { class: 'err', text: w.error.code + ': ' + short(w.error.message, 120) }) : null),
         h('td', { text: w.lane }), h('td', { text: w.type }),
         h('td', null, statusEl(w.status), w.rolled_back ? h('div', { class: 'muted', text: 'rolled back' }) : null,
@@ -226,7 +227,7 @@ const SCRIPT = String.raw`
 
   function diffPre(text) {
     var pre = h('pre', { class: 'diff' });
-    String(text).split('\n').forEach(function (line) {
+    String(text).replace(/\n$/, '').split('\n').forEach(function (line) {
       var c = line[0] === '+' && line.slice(0, 3) !== '+++' ? 'd-add' : line[0] === '-' && line.slice(0, 3) !== '---' ? 'd-del' : line.slice(0, 2) === '@@' ? 'd-hunk' : '';
       pre.appendChild(h('span', { class: c, text: line + '\n' }));
     });
