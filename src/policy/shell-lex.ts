@@ -32,6 +32,7 @@ export function prepareShell(src: string): Prepared {
 
   const substitutionAt = (j: number): void => {
     if (src[j] === '`') findings.add('backticks `…` (command substitution) run a program that cannot be checked');
+    else if (src[j] === '$' && src[j + 1] === '(' && src[j + 2] === '(') findings.add('arithmetic expansion $((…)) is not analysed (it may hold a command substitution)');
     else if (src[j] === '$' && src[j + 1] === '(') findings.add('command substitution $(…) runs a program that cannot be checked');
   };
 

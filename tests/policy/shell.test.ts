@@ -134,3 +134,16 @@ describe('programName', () => {
     ['./cat', './cat'], ['a/../echo', './echo'], ['tools/x.sh', 'tools/x.sh'], ['/srv/wo/cat', '/srv/wo/cat'],
   ])('%s → %s', (word, name) => expect(programName(word)).toBe(name));
 });
+
+describe('analyzeCommand: arithmetic and here-documents', () => {
+  it('holds arithmetic expansion (it may hide a substitution)', () => {
+    const r = sh('echo $((1+2))');
+    expect(r.allowed).toBe(false);
+    expect(r.reasons[0]).toBe("command 'echo $((1+2))': arithmetic expansion $((…)) is not analysed (it may hold a command substitution)");
+  });
+  it('skips a quoted here-document body but checks the lines after it', () => {
+    const r = sh("cat <<-'EOF' > tmp/out\n\trm -rf /\n\tEOF\nrm x");
+    expect(r.programs).toEqual(['cat', 'rm']);
+    expect(r.reasons).toEqual(["command 'cat <<-'EOF' > tmp/out↵\trm -rf /↵\tEOF↵rm x': program 'rm' is not on policy.allow_commands"]);
+  });
+});

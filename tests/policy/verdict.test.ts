@@ -84,3 +84,22 @@ describe('policyVerdict in guarded mode lists every reason, where it comes from'
     expect(policyVerdict(wo({ commands: [sh('echo x > /etc/motd')] }), at('guarded', { allowedRoots: ['/etc'] })).decision).toBe('run');
   });
 });
+
+describe('woTargets', () => {
+  it('judges every named path and lists every refusal with its field', async () => {
+    const { woTargets } = await import('../../src/policy/targets.js');
+    const w = wo({
+      files: [{ path: 'tmp/ok.txt', mode: undefined, content: Buffer.from(''), validate: undefined }, { path: '../escape', mode: undefined, content: Buffer.from(''), validate: undefined }],
+      patches: [{ path: 'g/followup/state/x.json', diff: '' }],
+      delete: ['/etc/passwd'],
+      paths: ['build/out'],
+    });
+    const r = woTargets(w, { root: '/srv/wo', allowedRoots: [] });
+    expect(r.targets.map((t) => [t.where, t.target.rel])).toEqual([['files[0].path', 'tmp/ok.txt'], ['paths[0]', 'build/out']]);
+    expect(r.refusals).toEqual([
+      "files[1].path: path '../escape': holds a '..' component, which could escape the root",
+      "patches[0].path: path 'g/followup/state/x.json': is inside the daemon's internals (bridge/ or g/), which WOs may not write",
+      "delete[0]: path '/etc/passwd': is outside the root and policy.allowed_roots",
+    ]);
+  });
+});
