@@ -45,11 +45,9 @@ export async function openRepo(root: string): Promise<GitRepo> {
     if (/ENOENT|not found/i.test(msg)) return { state: 'no-git', note: 'git is not installed: no git history checked', root, prefix: '' };
     return { state: 'error', note: `git failed: ${msg}`, root, prefix: '' };
   }
-  try {
-    await git.raw(['rev-parse', '--verify', '-q', 'HEAD']);
-  } catch {
-    return { state: 'no-commits', note: 'the git repository has no commits yet', git, root, prefix };
-  }
+  // simple-git resolves a failing command that printed nothing, so check the answer, not only the exit.
+  const head = await git.raw(['rev-parse', '--verify', '-q', 'HEAD^{commit}']).catch(() => '');
+  if (!/^[0-9a-f]{40,64}\s*$/.test(head)) return { state: 'no-commits', note: 'the git repository has no commits yet', git, root, prefix };
   return { state: 'ok', git, root, prefix };
 }
 
