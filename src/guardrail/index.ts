@@ -100,11 +100,15 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
       const abs = absOf(rootReal, s.path);
       const st = await fsp.lstat(abs).catch(() => undefined);
       if (!st?.isFile()) continue;
-      const sha = await vaultPut(g.vault, await fsp.readFile(abs));
-      if (s.sha256 && sha !== s.sha256) continue;
-      await updateIndex(g.vault, (ix) => {
-        ix[s.path] = { sha256: sha, mode: st.mode & 0o7777, vaulted_at: now().toISOString() };
-      });
+      try {
+        const sha = await vaultPut(g.vault, await fsp.readFile(abs));
+        if (s.sha256 && sha !== s.sha256) continue;
+        await updateIndex(g.vault, (ix) => {
+          ix[s.path] = { sha256: sha, mode: st.mode & 0o7777, vaulted_at: now().toISOString() };
+        });
+      } catch (err) {
+        tellOnce(`cannot vault ${s.path}: ${(err as Error).message}; it cannot be restored until this is fixed`);
+      }
     }
   }
 
@@ -133,13 +137,24 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
       const changed = driftKey(d) !== driftKey(prev);
       const heal = Boolean(d && config.guardrail.restore && restorable(spec, d));
       let kept: string | undefined;
-      if (d && heal && d.kind === 'broken') kept = await keepCurrent(rootReal, g.vault, spec.path);
+      let keepFailed: string | undefined;
+      if (d && heal && d.kind === 'broken') {
+        // A person's edit is never lost: no restore unless the current content is safely in the vault.
+        kept = await keepCurrent(rootReal, g.vault, spec.path).catch((err: Error) => {
+          keepFailed = `could not keep its current content in the vault first (${err.message}); not overwriting it`;
+          return undefined;
+        });
+      }
+      // The telemetry stream must not keep writing into a deleted folder: reopen it (emit recreates it).
+      if (d?.kind === 'missing' && spec.path === 'g/telemetry') telemetry.close();
       if (d && changed) alertDrift(ctx, d, kept);
       if (!d && prev) {
         alertRecovered(ctx, spec.path);
         recovered.push(spec.path);
       }
-      if (d && heal) {
+      if (d && heal && keepFailed) {
+        if (changed) alertNotRestored(ctx, spec.path, keepFailed);
+      } else if (d && heal) {
         const res = await restore(rootReal, g.vault, spec, ev.set.index);
         if (res.ok) {
           alertRestored(ctx, spec.path, { sha256: res.sha256, mode: res.mode, kept });
@@ -161,7 +176,11 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
       drift: [...state.values()].sort((a, b) => a.path.localeCompare(b.path)),
     };
     if (current.healthy && (opts.heartbeat || !wasHealthy)) {
-      telemetry.emit('guardrail', 'wo_pipeline_healthy', { ok: true, protected: current.protected, ...(recovered.length ? { recovered } : {}) });
+      try {
+        telemetry.emit('guardrail', 'wo_pipeline_healthy', { ok: true, protected: current.protected, ...(recovered.length ? { recovered } : {}) });
+      } catch (err) {
+        tellOnce(`cannot write telemetry: ${(err as Error).message}`);
+      }
     }
     await writeHealth(config.root, current).catch((err: Error) => log(`guardrail: cannot write ${g.healthFile}: ${err.message}`));
     watches?.sync([...ev.set.specs.filter((s) => !s.invalid).map((s) => s.path), PROTECTED_JSON]);

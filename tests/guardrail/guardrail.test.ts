@@ -179,6 +179,14 @@ describe('guardrail in-process', () => {
     expect(r.events('wo_pipeline_drift')[0]).toMatchObject({ missing: 'bridge/inbox/ENTRY' });
   });
 
+  it('a deleted telemetry folder: the drift is still recorded (the stream reopens)', async () => {
+    r = await rig();
+    const rig1 = r;
+    fs.rmSync(r.file('g/telemetry'), { recursive: true });
+    await waitFor(() => rig1.events('wo_pipeline_drift').some((e) => e.missing === 'g/telemetry'), { what: 'drift in the new stream' });
+    await waitFor(() => rig1.alerts().some((l) => l.includes('RECOVERED g/telemetry')), { what: 'recovered' });
+  });
+
   it('a healthy sweep emits a heartbeat each time', async () => {
     r = await rig({ extraYaml: '  sweep_s: 1\n' });
     const rig1 = r;
