@@ -3,7 +3,6 @@
  * protected path (through parent-folder watches), and on a sweep; drift told once per change of
  * state; with `restore: true`, vanished or altered files put back from the vault.
  */
-import fsp from 'node:fs/promises';
 import type { Config } from '../config/load.js';
 import type { Telemetry } from '../state/telemetry.js';
 import { ensureDir } from '../util/fsx.js';
@@ -11,11 +10,11 @@ import { alertDrift, alertNotRestored, alertRecovered, alertRestored, type Alert
 import { detectDrift, driftKey } from './drift.js';
 import { evaluate, inScope, realRoot } from './evaluate.js';
 import { observe } from './observe.js';
-import { absOf, checkParents, toRel, UnsafePath } from './paths.js';
+import { toRel, UnsafePath } from './paths.js';
+import { acceptPaths, vaultBaseline } from './accept.js';
 import { keepCurrent, restorable, restore } from './restore.js';
-import { guardPaths, loadSpecs, protectPath, readProtected, writeHealth, writeProtected, type GuardrailHealth } from './store.js';
-import type { Drift, ProtectedSpec } from './types.js';
-import { updateIndex, vaultPut } from './vault.js';
+import { guardPaths, protectPath, readProtected, writeHealth, writeProtected, type GuardrailHealth } from './store.js';
+import type { Drift } from './types.js';
 import { createWatchSet, type WatchSet } from './watch.js';
 
 export { detectDrift, driftFields, driftKey, describeDrift } from './drift.js';
@@ -90,28 +89,6 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
     log(`guardrail: ${msg}`);
   };
 
-  /** Vault healthy files that have no vault copy yet (or a corrupt one), so they can be restored later. */
-  async function baseline(specs: ProtectedSpec[], drifted: Set<string>, index: Record<string, { sha256: string }>): Promise<void> {
-    for (const s of specs) {
-      if (s.invalid || s.kind !== 'file' || s.max_age_s !== undefined || drifted.has(s.path)) continue;
-      const have = index[s.path]?.sha256;
-      if (have && (s.sha256 === undefined || have === s.sha256)) continue;
-      if ((await checkParents(rootReal, s.path)) !== null) continue;
-      const abs = absOf(rootReal, s.path);
-      const st = await fsp.lstat(abs).catch(() => undefined);
-      if (!st?.isFile()) continue;
-      try {
-        const sha = await vaultPut(g.vault, await fsp.readFile(abs));
-        if (s.sha256 && sha !== s.sha256) continue;
-        await updateIndex(g.vault, (ix) => {
-          ix[s.path] = { sha256: sha, mode: st.mode & 0o7777, vaulted_at: now().toISOString() };
-        });
-      } catch (err) {
-        tellOnce(`cannot vault ${s.path}: ${(err as Error).message}; it cannot be restored until this is fixed`);
-      }
-    }
-  }
-
   /** One pass over `scope` (null = everything). */
   async function run(scope: Set<string> | null, opts: { heartbeat: boolean }): Promise<GuardrailHealth> {
     const t = now();
@@ -122,12 +99,14 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
     const corrupt = ev.drift.filter((d) => d.kind === 'broken' && d.code === 'vault_corrupt').map((d) => d.path);
     if (corrupt.length) {
       for (const p of corrupt) {
-        await keepCurrent(rootReal, g.vault, p);
-        ctx.log(`guardrail: the vault copy of ${p} was corrupt; re-vaulted it from the intact file`);
+        await keepCurrent(rootReal, g.vault, p).then(
+          () => log(`guardrail: the vault copy of ${p} was corrupt; re-vaulted it from the intact file`),
+          (err: Error) => tellOnce(`the vault copy of ${p} is corrupt and could not be repaired: ${err.message}`),
+        );
       }
       ev = await evaluate(config, rootReal, scope, isLocked, t);
     }
-    await baseline(ev.active, new Set(ev.drift.map((d) => d.path)), ev.set.index);
+    await vaultBaseline(rootReal, g.vault, ev.active, new Set(ev.drift.map((d) => d.path)), ev.set.index, now(), tellOnce);
     await unretire(ev);
     const driftOf = new Map(ev.drift.map((d) => [d.path, d]));
     const recovered: string[] = [];
@@ -247,32 +226,7 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
       const paths = rels(relPaths);
       if (!paths.length) return;
       await serial(async () => {
-        const specs = (await loadSpecs(config, rootReal)).specs.filter((s) => inScope(s.path, paths));
-        const { list } = await readProtected(config.root);
-        let listChanged = false;
-        for (const s of specs) {
-          if (s.invalid) continue;
-          const parentOk = (await checkParents(rootReal, s.path)) === null;
-          const st = parentOk ? await fsp.lstat(absOf(rootReal, s.path)).catch(() => undefined) : undefined;
-          if (st?.isFile() && s.kind === 'file') {
-            const sha = await vaultPut(g.vault, await fsp.readFile(absOf(rootReal, s.path)));
-            await updateIndex(g.vault, (ix) => {
-              ix[s.path] = { sha256: sha, mode: st.mode & 0o7777, vaulted_at: now().toISOString() };
-            });
-            if (s.source === 'config' && s.sha256 && !s.fromVault && s.sha256 !== sha) {
-              log(`guardrail: ${s.path} was changed by a WO but wo.config.yaml pins its sha256; it stays drift until the config is updated`);
-            }
-          } else if (!st) {
-            await updateIndex(g.vault, (ix) => {
-              delete ix[s.path];
-            });
-            if (s.source === 'protect') list.paths = list.paths.filter((e) => e.path !== s.path);
-            else if (!list.retired.includes(s.path)) list.retired.push(s.path);
-            listChanged = true;
-          }
-          state.delete(s.path);
-        }
-        if (listChanged) await writeProtected(config.root, list);
+        for (const p of await acceptPaths(config, rootReal, paths, now(), log)) state.delete(p);
       });
       await serial(() => run(new Set(paths), { heartbeat: false }));
     },
