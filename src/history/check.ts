@@ -33,12 +33,12 @@ export function resolveTarget(root: string, p: string): Target {
   return { root: r, rel: posix, abs: path.join(r, rel) };
 }
 
-async function gitFacts(t: Target, folder: boolean): Promise<GitFacts> {
+async function gitFacts(t: Target): Promise<GitFacts> {
   const repo = await openRepo(t.root);
   const base: GitFacts = { state: repo.state, ...(repo.note ? { note: repo.note } : {}), commits: [], reflog: [], inHead: null };
   if (repo.state !== 'ok') return base;
   try {
-    const [commits, entries] = await Promise.all([pathLog(repo, t.rel, { folder }), reflog(repo)]);
+    const [commits, entries] = await Promise.all([pathLog(repo, t.rel), reflog(repo)]);
     const has = await presence(repo, ['HEAD', ...entries.map((e) => e.sha)], [t.rel]);
     const at = (rev: string) => has.get(`${rev}:${t.rel}`) ?? null;
     return { ...base, commits, reflog: entries.map((e) => ({ ...e, hasPath: at(e.sha) })), inHead: at('HEAD') };
@@ -51,7 +51,8 @@ async function gitFacts(t: Target, folder: boolean): Promise<GitFacts> {
 export async function gatherEvidence(t: Target, now = new Date()): Promise<Evidence> {
   const nowIso = now.toISOString();
   const { expect, note } = await expectationFor(t);
-  const [facts, wo, rollbacks, alerts, mls, service] = await Promise.all([
+  const [git, facts, wo, rollbacks, alerts, mls, service] = await Promise.all([
+    gitFacts(t),
     fsFacts(t.abs, expect),
     woFacts(t),
     rollbackLines(t),
@@ -59,7 +60,7 @@ export async function gatherEvidence(t: Target, now = new Date()): Promise<Evide
     mlsFacts(t).catch(() => []),
     serviceFacts(t, nowIso),
   ]);
-  const [git, telemetry] = await Promise.all([gitFacts(t, facts.kind === 'dir'), telemetryFacts(t, new Set(wo.map((w) => w.wo_id)))]);
+  const telemetry = await telemetryFacts(t, new Set(wo.map((w) => w.wo_id)));
   const notes: EvidenceItem[] = note ? [note] : [];
   if (git.note) notes.push({ ts: nowIso, source: 'git', detail: git.note });
   return { path: t.rel, now: nowIso, fs: facts, expect, git, wo, telemetry, rollbacks, alerts, mls, service, notes };

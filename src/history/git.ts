@@ -82,23 +82,38 @@ export function parseLog(out: string): { sha: string; parents: string[]; ts: str
 
 const LOG_FORMAT = '--format=%x1e%H%x1f%P%x1f%cI%x1f%an%x1f%s';
 
-/** Commits (any ref, any reflog) touching one path, newest first; follows renames unless it is a folder. */
-export async function pathLog(repo: GitRepo, rel: string, opts: { folder?: boolean } = {}): Promise<GitCommit[]> {
+/**
+ * Commits (any ref, any reflog) touching one path, newest first. One pathspec-limited walk (works for
+ * files and folders); renames are followed by diffing only the commit that added the path (cheap),
+ * then walking the old name — a second walk only when there was a rename.
+ */
+export async function pathLog(repo: GitRepo, rel: string): Promise<GitCommit[]> {
   if (!repo.git || repo.state !== 'ok') return [];
-  const run = async (follow: boolean): Promise<GitCommit[]> => {
-    const args = ['log', '--all', '--reflog', '-z', '--name-status', `-n${LOG_LIMIT}`, LOG_FORMAT];
-    if (follow) args.push('--follow', '-M');
-    else args.push('--full-history');
-    const out = await repo.git!.raw([...args, '--', rel]);
+  const walk = async (p: string): Promise<GitCommit[]> => {
+    const out = await repo.git!.raw(['log', '--all', '--reflog', '--full-history', '-z', '--name-status', `-n${LOG_LIMIT}`, LOG_FORMAT, '--', p]);
+    const full = repo.prefix + p;
     return parseLog(out).flatMap((c) => {
-      const f = c.files.find((x) => x.path === repo.prefix + rel || x.path.startsWith(repo.prefix + rel + '/')) ?? c.files[0];
+      const f = c.files.find((x) => x.path === full) ?? c.files.find((x) => x.path.startsWith(full + '/'));
       if (!f) return [];
       return [{ sha: c.sha, parents: c.parents, ts: c.ts, author: c.author, subject: c.subject, status: f.status, path: f.path, ...(f.from ? { from: f.from } : {}) }];
     });
   };
-  const commits = await run(!opts.folder);
-  // --follow only follows a single file; a folder's history needs the plain walk.
-  if (!commits.length && !opts.folder) return run(false);
+  const commits = await walk(rel);
+  for (let depth = 0; depth < 3; depth++) {
+    const oldest = commits[commits.length - 1];
+    if (!oldest || oldest.status !== 'A') break;
+    const shown = await repo.git.raw(['show', '-M', '--name-status', '-z', '--format=', oldest.sha]).catch(() => '');
+    const tokens = shown.replace(/^\n+/, '').split('\0');
+    let from: string | undefined;
+    for (let i = 0; i < tokens.length; i++) {
+      if (/^R/.test(tokens[i] ?? '') && tokens[i + 2] === oldest.path) from = tokens[i + 1];
+    }
+    if (!from) break;
+    commits[commits.length - 1] = { ...oldest, status: 'R', from };
+    const older = await walk(from.startsWith(repo.prefix) ? from.slice(repo.prefix.length) : from);
+    const seen = new Set(commits.map((c) => c.sha));
+    commits.push(...older.filter((c) => !seen.has(c.sha) && c.ts <= oldest.ts && !(c.status.startsWith('D'))));
+  }
   return commits;
 }
 
