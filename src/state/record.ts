@@ -92,6 +92,14 @@ export interface WoRecord {
   routed_ids?: string[];
   /** exec WO without `paths`: its command effects cannot be rolled back. */
   unrollbackable?: boolean;
+  /** Where a WO is being moved to hold/ (set just before the move). */
+  hold_file?: string;
+  /** Approved by a person (policy hold lifted). */
+  approved?: boolean;
+  /** Attempts made since this content was submitted or retried (crash loops give up at config.attempts). */
+  tries?: number;
+  /** route: where each produced WO went. */
+  deliveries?: { wo_id: string; lane: string }[];
   /** A command in flight: pid/pgid and start time, written right after spawn. */
   running_command?: { pid: number; started_at: string; phase: Phase; cmd: string; index: number; proc_start?: string } | null;
   /** Fields the WO carried that the schema does not know (kept, listed as warnings). */

@@ -1,0 +1,123 @@
+/** Operator actions on a WO — approve, reject, retry, cancel, rollback — each with state and telemetry. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { CheckFailed, UsageError } from '../errors.js';
+import { TERMINAL, type WoRecord } from '../state/record.js';
+import { moveUnique, sha256File, splitExt } from '../util/fsx.js';
+import { readManifest, restoreSnapshot } from '../snapshot/backup.js';
+import { emit, logRollback, rejectFile, save, type Runtime } from './runtime.js';
+import type { Scheduler } from './scheduler.js';
+
+export const ACTIONS = ['approve', 'reject', 'retry', 'cancel', 'rollback'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export interface ActionEnv {
+  rt: Runtime;
+  /** Present inside the daemon; absent when the CLI acts with the daemon down (holding the lock). */
+  scheduler?: Scheduler;
+  /** Inside the daemon: admit a file now (approved skips the policy hold). */
+  admit?: (file: string, name: string, lane: string, received: string, approved: boolean) => Promise<void>;
+  /** Wait until a running WO has ended (cancel). */
+  waitTerminal?: (id: string) => Promise<WoRecord | undefined>;
+}
+
+async function recordOf(rt: Runtime, id: string): Promise<WoRecord> {
+  const rec = await rt.store.read(id);
+  if (!rec) throw new CheckFailed(`no WO with id ${id} (no g/followup/state/${id}.json)`);
+  return rec;
+}
+
+function wrongState(rec: WoRecord, action: Action, allowed: string): CheckFailed {
+  return new CheckFailed(`cannot ${action} ${rec.wo_id}: it is ${rec.status}; ${action} applies to ${allowed} WOs`);
+}
+
+/** Perform an action; returns the record after it. */
+export async function act(env: ActionEnv, action: Action, id: string, opts: { force?: boolean } = {}): Promise<WoRecord> {
+  const { rt } = env;
+  const rec = await recordOf(rt, id);
+  const abs = path.resolve(rt.L.root, rec.file);
+  switch (action) {
+    case 'approve': {
+      if (rec.status !== 'awaiting_approval') throw wrongState(rec, action, 'held (awaiting_approval)');
+      rec.status = 'queued';
+      rec.approved = true;
+      rec.times.approved = rt.now().toISOString();
+      const dest = await moveUnique(abs, path.join(rt.L.processing, rec.lane), path.basename(abs), { dest: 'owned' });
+      rec.file = path.relative(rt.L.root, dest);
+      await save(rt, rec);
+      emit(rt, rec, 'wo_approved', {}, 'cli');
+      await env.admit?.(dest, rec.source_name, rec.lane, rec.times.received ?? rt.now().toISOString(), true);
+      return (await rt.store.read(id)) ?? rec;
+    }
+    case 'reject': {
+      if (rec.status !== 'awaiting_approval' && rec.status !== 'queued') throw wrongState(rec, action, 'held or queued');
+      if (env.scheduler?.has(id) && !env.scheduler.dequeue(id)) throw new CheckFailed(`cannot reject ${id}: it is running now; use wo cancel`);
+      const message = 'rejected by an operator (wo reject)';
+      const dest = await rejectFile(rt, abs, rec.source_name, { wo_id: id, code: 'POLICY_REFUSED', errors: [{ path: '(operator)', message }] });
+      rec.status = 'rejected';
+      rec.file = path.relative(rt.L.root, dest);
+      rec.error = { code: 'POLICY_REFUSED', message };
+      rec.times.finished = rt.now().toISOString();
+      await save(rt, rec);
+      emit(rt, rec, 'wo_rejected', { ok: false, code: 'POLICY_REFUSED', message }, 'cli');
+      rt.hooks.terminal?.(rec);
+      return rec;
+    }
+    case 'cancel': {
+      if (TERMINAL.has(rec.status)) throw wrongState(rec, action, 'queued, held or running');
+      if (env.scheduler?.abort(id, 'cancel')) return (await env.waitTerminal?.(id)) ?? (await recordOf(rt, id));
+      env.scheduler?.dequeue(id);
+      const { ext } = splitExt(path.basename(abs));
+      const dest = await moveUnique(abs, rt.L.archive, `${id}.${rec.attempt}${ext ? `.${ext}` : ''}`, { dest: 'owned' });
+      rec.status = 'cancelled';
+      rec.file = path.relative(rt.L.root, dest);
+      rec.error = { code: 'CANCELLED', message: 'cancelled by an operator before it ran' };
+      rec.times.finished = rt.now().toISOString();
+      await save(rt, rec);
+      emit(rt, rec, 'wo_cancelled', { ok: false }, 'cli');
+      rt.hooks.terminal?.(rec);
+      return rec;
+    }
+    case 'retry': {
+      if (!['failed', 'rejected', 'cancelled', 'reverted'].includes(rec.status)) throw wrongState(rec, action, 'failed, rejected, cancelled or reverted');
+      try {
+        await fsp.lstat(abs);
+      } catch {
+        throw new CheckFailed(`cannot retry ${id}: its WO file ${rec.file} is gone (pruned?)`);
+      }
+      const lane = rec.lane;
+      const inbox = path.join(rt.L.inbox, lane);
+      await fsp.mkdir(inbox, { recursive: true, mode: 0o700 });
+      await fsp.chmod(abs, 0o700); // owner-execute: complete, processed at once
+      const dest = await moveUnique(abs, inbox, rec.source_name, { dest: 'shared' });
+      rec.file = path.relative(rt.L.root, dest);
+      await save(rt, rec);
+      return rec;
+    }
+    case 'rollback': {
+      if (rec.status !== 'succeeded' || rec.dry_run) throw wrongState(rec, action, 'succeeded (not dry-run)');
+      const manifest = await readManifest(rt.L.backups, id);
+      if (!manifest || manifest.attempt !== rec.attempt) throw new CheckFailed(`cannot roll back ${id}: its snapshot in g/backups/${id}/ is missing or from another attempt`);
+      const doIt = async () => {
+        const changed: string[] = [];
+        for (const f of rec.files) {
+          const now = await sha256File(path.resolve(rt.L.root, f.path));
+          if (now !== f.after_sha256) changed.push(f.path);
+        }
+        if (changed.length && !opts.force) throw new UsageError(`refusing to roll back ${id}: these files changed since it ran: ${changed.join(', ')} (use --force to roll back anyway)`);
+        const restored = await restoreSnapshot(rt.L.backups, manifest);
+        rec.status = 'reverted';
+        rec.rolled_back = true;
+        rec.times.reverted = rt.now().toISOString();
+        await save(rt, rec);
+        await logRollback(rt, id, restored, `wo rollback${opts.force ? ' --force' : ''}`);
+        emit(rt, rec, 'wo_rolled_back', { ok: true, paths: restored, operator: true }, 'cli');
+        await rt.hooks.accepted?.(restored);
+        rt.hooks.terminal?.(rec);
+        return rec;
+      };
+      const paths = manifest.entries.map((e) => e.abs);
+      return env.scheduler ? env.scheduler.withPaths(paths, doIt) : doIt();
+    }
+  }
+}

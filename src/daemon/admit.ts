@@ -1,0 +1,144 @@
+/** Admission of a claimed file: parse once, then decide — reject, duplicate, conflict, hold, or run. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { decodeDocument, kindOf, parseWo, type WorkOrder } from '../wo/parse.js';
+import { sha256 } from '../util/fsx.js';
+import { TERMINAL, type WoRecord } from '../state/record.js';
+import { archiveFile, emit, newRecord, rejectFile, save, setStage, type Job, type Runtime } from './runtime.js';
+import type { ErrorCode } from '../errors.js';
+import { lexicalTarget } from '../policy/paths.js';
+import { policyVerdict } from '../policy/verdict.js';
+import { moveUnique } from '../util/fsx.js';
+
+export const ENTRY_LANE = 'ENTRY';
+
+/** Every path a WO declares it will change (files, patches, deletes, exec paths). */
+export function declaredPaths(wo: WorkOrder): string[] {
+  return [...wo.files.map((f) => f.path), ...wo.patches.map((p) => p.path), ...wo.delete, ...(wo.paths ?? [])];
+}
+
+/** A route job's WorkOrder stand-in: the entry file itself. */
+function routeWo(name: string, doc: unknown): WorkOrder {
+  const title = typeof (doc as { title?: unknown })?.title === 'string' ? `route: ${(doc as { title: string }).title}` : `route: ${name}`;
+  return {
+    wo_id: undefined, title, type: 'route', priority: 'P2', owner: undefined, created_at: undefined, description: undefined, lane: undefined,
+    dry_run: false, files: [], patches: [], delete: [], commands: [], idempotent: true, paths: [], post_verify: [], tests: [],
+    timeout_s: undefined, retry: undefined, extra: {},
+  };
+}
+
+export type Admission = { kind: 'run'; job: Job } | { kind: 'done' };
+
+let seq = 0;
+
+/** Reject a file before any side effect: rejected/ + reason.json + a record when it has a usable id. */
+export async function reject(rt: Runtime, file: string, name: string, lane: string, code: ErrorCode, errors: { path: string; message: string }[], id?: string, job?: Job): Promise<void> {
+  const dest = await rejectFile(rt, file, name, { ...(id ? { wo_id: id } : {}), code, errors });
+  const message = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+  if (id && job && code !== 'CONFLICT') {
+    const prev = await rt.store.read(id);
+    if (!prev || TERMINAL.has(prev.status)) {
+      const rec = newRecord(rt, job, prev);
+      rec.status = 'rejected';
+      rec.file = path.relative(rt.L.root, dest);
+      rec.error = { code, message, details: errors };
+      rec.times.finished = rt.now().toISOString();
+      await save(rt, rec);
+      rt.hooks.terminal?.(rec);
+    }
+  }
+  rt.telemetry.emit('daemon', 'wo_rejected', { ok: false, ...(id ? { wo_id: id } : {}), lane, file: path.basename(dest), code, message: message.slice(0, 2000) });
+}
+
+/** Read, parse and admit a claimed file. Never throws for bad input: the file ends somewhere explainable. */
+export async function admit(rt: Runtime, file: string, name: string, lane: string, received: string, approved = false): Promise<Admission> {
+  const cfg = rt.config();
+  const st = await fsp.stat(file);
+  if (st.size > cfg.limits.wo_bytes) {
+    await reject(rt, file, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: `the file is ${st.size} bytes, over the limit of ${cfg.limits.wo_bytes} (limits.wo_bytes)` }]);
+    return { kind: 'done' };
+  }
+  const bytes = await fsp.readFile(file);
+  let job: Job;
+  if (lane === ENTRY_LANE) {
+    const digest = sha256(bytes);
+    const kind = kindOf(name);
+    const doc = kind && !bytes.includes(0) ? decodeDocument(bytes.toString('utf8'), kind) : { ok: false as const, message: kind ? 'the file holds binary data (a NUL byte)' : 'a WO file name ends in .yaml, .yml or .json' };
+    if (!doc.ok) {
+      await reject(rt, file, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: doc.message }]);
+      return { kind: 'done' };
+    }
+    const id = `route-${digest.slice(0, 8)}`;
+    job = { file, lane, name, sha256: digest, bytes, wo: routeWo(name, doc.value), id, type: 'route', warnings: [], seq: ++seq, received, doc: doc.value };
+  } else {
+    const parsed = parseWo(bytes, name, { ...cfg.limits });
+    if (!parsed.ok) {
+      await reject(rt, file, name, lane, parsed.code, parsed.errors, parsed.wo_id);
+      return { kind: 'done' };
+    }
+    const wo = parsed.wo;
+    job = { file, lane, name, sha256: parsed.sha256, bytes, wo, id: wo.wo_id!, type: wo.type, warnings: parsed.warnings, seq: ++seq, received, ...(approved ? { approved } : {}) };
+    if (wo.type === 'route') {
+      await reject(rt, file, name, lane, 'INVALID', [{ path: 'type', message: `route WOs belong in the ${ENTRY_LANE} lane` }], job.id, job);
+      return { kind: 'done' };
+    }
+  }
+
+  // Idempotency: same id + same content as a succeeded WO is a duplicate; different content is a conflict.
+  const prev = await rt.store.read(job.id);
+  if (prev) {
+    const appliedBefore = (prev.status === 'succeeded' && !prev.dry_run) || prev.status === 'routed';
+    const live = !TERMINAL.has(prev.status) && path.resolve(rt.L.root, prev.file) !== file;
+    if (appliedBefore && prev.sha256 === job.sha256) {
+      const n = (prev.attempts?.length ?? 0) + 1;
+      const dest = await archiveFile(rt, file, job.id, `dup-${n}`);
+      emit(rt, prev, 'wo_duplicate', { file: path.basename(dest), sha256: job.sha256 }, 'daemon');
+      return { kind: 'done' };
+    }
+    if (appliedBefore || live) {
+      const why = live ? `a WO with id ${job.id} is ${prev.status} right now` : `a WO with id ${job.id} already ${prev.status} with different content (sha256 ${prev.sha256.slice(0, 12)}…)`;
+      await reject(rt, file, name, lane, 'CONFLICT', [{ path: 'wo_id', message: `${why}; use a new wo_id` }], job.id, job);
+      return { kind: 'done' };
+    }
+  }
+
+  // Paths: confined to the root and allowed roots, never into bridge/ or g/ — refused at every autonomy level.
+  if (job.type !== 'route') {
+    const errs: { path: string; message: string }[] = [];
+    for (const p of declaredPaths(job.wo)) {
+      try {
+        lexicalTarget(p, { root: rt.L.root, allowedRoots: cfg.allowedRoots });
+      } catch (err) {
+        errs.push({ path: p, message: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    if (errs.length) {
+      await reject(rt, file, name, lane, 'POLICY_REFUSED', errs, job.id, job);
+      return { kind: 'done' };
+    }
+  }
+  if (job.type !== 'route' && !approved) {
+    const verdict = policyVerdict(job.wo, { autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, dryRunEnv: cfg.dryRun });
+    if (verdict.decision === 'hold') {
+      await hold(rt, job, prev, verdict.hold_reasons);
+      return { kind: 'done' };
+    }
+  }
+  return { kind: 'run', job };
+}
+
+/** Put a WO on hold: record first (awaiting_approval, reasons), then move the file to bridge/hold/. */
+async function hold(rt: Runtime, job: Job, prev: WoRecord | undefined, reasons: string[]): Promise<void> {
+  const rec = newRecord(rt, job, prev);
+  rec.status = 'awaiting_approval';
+  setStage(rt, rec, 'held');
+  rec.hold_reasons = reasons;
+  rec.hold_file = `bridge/hold/${job.id}.${path.basename(job.file).split('.').pop()}`;
+  await save(rt, rec);
+  const dest = await moveUnique(job.file, rt.L.hold, path.basename(rec.hold_file), { dest: 'owned' });
+  rec.file = path.relative(rt.L.root, dest);
+  delete rec.hold_file;
+  await save(rt, rec);
+  emit(rt, rec, 'wo_held', { ok: true, reasons }, 'daemon');
+  rt.hooks.held?.(rec);
+}

@@ -1,0 +1,298 @@
+/** The daemon: start (lock, recover, watch, serve), run, and stop gracefully — every resource released once, LIFO. */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import { loadConfig, type Config } from '../config/load.js';
+import { layout, runtimeDirs } from '../layout.js';
+import { ensureDir, moveUnique, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { StateStore } from '../state/store.js';
+import { Telemetry } from '../state/telemetry.js';
+import { UsageError, CheckFailed } from '../errors.js';
+import { acquireLock } from './lock.js';
+import { admit } from './admit.js';
+import { runJob } from './lifecycle.js';
+import { Scheduler } from './scheduler.js';
+import { Intake, type Claimed } from './intake.js';
+import { recoverAll } from './recover.js';
+import { act, type Action } from './actions.js';
+import { serveControl } from './control.js';
+import { buildStatus, type DaemonInfo } from './status.js';
+import { reject } from './admit.js';
+import type { Logger, Runtime } from './runtime.js';
+import type { WoRecord } from '../state/record.js';
+import { TERMINAL } from '../state/record.js';
+
+const require = createRequire(import.meta.url);
+const VERSION = (require('../../package.json') as { version: string }).version;
+
+/** Releases run once each, last-in-first-out. */
+class Releases {
+  private fns: { name: string; fn: () => Promise<void> | void }[] = [];
+  add(name: string, fn: () => Promise<void> | void): void {
+    this.fns.push({ name, fn });
+  }
+  async run(log: Logger): Promise<void> {
+    while (this.fns.length) {
+      const { name, fn } = this.fns.pop()!;
+      try {
+        await fn();
+      } catch (err) {
+        log.error({ err: String(err) }, `release of ${name} failed`);
+      }
+    }
+  }
+}
+
+async function makeLogger(logFile: string): Promise<Logger> {
+  const { default: pino } = await import('pino');
+  const file = pino.destination({ dest: logFile, sync: true, mkdir: true });
+  const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream([{ stream: process.stdout }, { stream: file }]));
+  return logger as unknown as Logger;
+}
+
+async function loadToken(file: string): Promise<string> {
+  try {
+    const t = (await fsp.readFile(file, 'utf8')).trim();
+    if (t.length >= 32) {
+      await fsp.chmod(file, 0o600);
+      return t;
+    }
+  } catch {
+    /* make one */
+  }
+  const token = crypto.randomBytes(32).toString('hex');
+  await writeFileAtomic(file, token + '\n', { mode: 0o600 });
+  return token;
+}
+
+/** Free bytes on the root's file system. */
+async function freeBytes(root: string): Promise<number> {
+  const s = await fsp.statfs(root);
+  return s.bavail * s.bsize;
+}
+
+/** Run the daemon until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runDaemon(root: string): Promise<number> {
+  let config: Config;
+  try {
+    config = await loadConfig(root);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read the config: ${(err as Error).message}`);
+  }
+  const L = layout(root);
+  for (const d of runtimeDirs(L)) await ensureDir(d);
+  for (const lane of config.lanes) {
+    await ensureDir(`${L.inbox}/${lane}`);
+    await ensureDir(`${L.processing}/${lane}`);
+  }
+  const log = await makeLogger(`${L.logs}/daemon.log`);
+  const releases = new Releases();
+
+  const lock = await acquireLock(L.lockFile, L.root);
+  if ('held' in lock) {
+    log.error({ holder: lock.held }, `another daemon (pid ${lock.held?.pid ?? '?'}) already runs on ${L.root}`);
+    throw new CheckFailed(`another daemon (pid ${lock.held?.pid ?? '?'}) already runs on ${L.root}`);
+  }
+  if (lock.tookOver) log.warn({ previous: lock.tookOver }, `took over a stale lock left by pid ${lock.tookOver.pid ?? '?'} (no longer running)`);
+  releases.add('lock', () => lock.release());
+
+  const telemetry = new Telemetry(L.telemetry, config.telemetry.rotate_bytes);
+  const repaired = telemetry.open();
+  if (repaired) log.warn({ bytes: repaired }, 'repaired a torn last telemetry line left by a crash');
+  releases.add('telemetry', () => telemetry.close());
+
+  const token = await loadToken(L.tokenFile);
+  const { createMetrics } = await import('../http/metrics.js');
+  const metrics = createMetrics();
+  const { notify } = await import('../notify.js');
+
+  let paused: string | null = null;
+  let stopping = false;
+  const hooks: Runtime['hooks'] = {};
+  const rt: Runtime = { L, config: () => config, store: new StateStore(L.state), telemetry, log, now: () => new Date(), hooks };
+
+  // Guardrail (in-process).
+  const { createGuardrail } = await import('../guardrail/index.js');
+  let scheduler: Scheduler;
+  const guardrail = createGuardrail({
+    config,
+    telemetry,
+    isLocked: (rel) => scheduler?.lockedPaths().has(`${L.root}/${rel}`) ?? false,
+    log: (msg, extra) => log.info(extra ?? {}, msg),
+  });
+  hooks.accepted = (rels) => guardrail.acceptChange(rels);
+  hooks.unlocked = (rels) => guardrail.unlocked(rels);
+  hooks.terminal = (rec) => {
+    metrics.woStatus(rec.status);
+    if (rec.status === 'failed') void notify(config.notify.command, { event: 'wo_failed', wo_id: rec.wo_id, title: rec.title, error: rec.error });
+  };
+  hooks.held = (rec) => {
+    metrics.woStatus(rec.status);
+    void notify(config.notify.command, { event: 'wo_held', wo_id: rec.wo_id, title: rec.title, reasons: rec.hold_reasons });
+  };
+
+  // Scheduler and admission.
+  const waiters = new Map<string, ((r: WoRecord | undefined) => void)[]>();
+  scheduler = new Scheduler(
+    rt,
+    async (job, ctl) => {
+      const out = await runJob(rt, job, ctl);
+      if (TERMINAL.has(out.rec.status)) for (const w of waiters.get(job.id)?.splice(0) ?? []) w(out.rec);
+      metrics.queueDepth(scheduler.depth);
+      return out;
+    },
+    (job, err) => log.error({ wo_id: job.id, err: err instanceof Error ? err.stack : String(err) }, 'WO run failed unexpectedly; it stays in processing/ and is resumed at the next start'),
+  );
+  let admitChain = Promise.resolve();
+  const admitOne = (file: string, name: string, lane: string, received: string, approved: boolean): Promise<void> => {
+    admitChain = admitChain.then(async () => {
+      try {
+        const a = await admit(rt, file, name, lane, received, approved);
+        if (a.kind === 'run') {
+          rt.telemetry.emit('daemon', 'wo_received', { wo_id: a.job.id, lane, file: name, type: a.job.type, priority: a.job.wo.priority });
+          scheduler.enqueue(a.job);
+          metrics.queueDepth(scheduler.depth);
+        }
+      } catch (err) {
+        log.error({ file, err: err instanceof Error ? err.stack : String(err) }, 'admission failed; the WO stays in processing/ and is resumed at the next start');
+      }
+    });
+    return admitChain;
+  };
+
+  // Crash recovery before anything new is claimed.
+  for (const r of await recoverAll(rt)) await admitOne(r.file, r.name, r.lane, r.received, r.approved);
+
+  const intake = new Intake({
+    rt,
+    paused: () => paused !== null || stopping,
+    onClaimed: (batch: Claimed[]) => {
+      for (const c of batch) void admitOne(c.file, c.name, c.lane, c.received, false);
+    },
+    onStrange: async (file, name, lane, why) => {
+      const procFile = await moveUnique(file, `${L.processing}/${lane}`, name, { dest: 'owned' }).catch(() => undefined);
+      if (procFile) await reject(rt, procFile, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: why }]);
+    },
+  });
+
+  // Disk floor: below it, stop claiming and say so.
+  const checkDisk = async () => {
+    const free = await freeBytes(L.root).catch(() => Number.POSITIVE_INFINITY);
+    const low = free < config.limits.min_free_bytes;
+    if (low && paused === null) {
+      paused = `free disk ${free} bytes is below limits.min_free_bytes (${config.limits.min_free_bytes}): not claiming new WOs`;
+      log.warn({ free }, paused);
+      telemetry.emit('daemon', 'wo_pipeline_drift', { ok: false, broken: L.root, why: paused });
+      await writeInfo();
+    } else if (!low && paused !== null) {
+      paused = null;
+      log.info({ free }, 'free disk is above the floor again: claiming resumed');
+      await writeInfo();
+      intake.kickAll();
+    }
+  };
+  const diskTimer = setInterval(() => void checkDisk(), 5000);
+  diskTimer.unref();
+  releases.add('disk timer', () => clearInterval(diskTimer));
+
+  // Actions (CLI control channel and HTTP).
+  const waitTerminal = (id: string) => new Promise<WoRecord | undefined>((resolve) => (waiters.get(id) ?? waiters.set(id, []).get(id)!).push(resolve));
+  const doAction = (action: Action, id: string, force = false) => act({ rt, scheduler, admit: admitOne, waitTerminal }, action, id, { force });
+  const control = serveControl(L.run, (req) => doAction(req.action, req.wo_id, req.force), (m) => log.warn(m));
+  releases.add('control', () => control.close());
+
+  await guardrail.start();
+  releases.add('guardrail', () => guardrail.close());
+
+  let port: number | null = null;
+  if (config.http.enabled) {
+    const { startHttp } = await import('../http/server.js');
+    const server = await startHttp({
+      config,
+      token,
+      store: rt.store,
+      telemetry,
+      metrics,
+      actions: { approve: (id) => doAction('approve', id), reject: (id) => doAction('reject', id), cancel: (id) => doAction('cancel', id) },
+      status: () => buildStatus(L.root),
+      readiness: async () => {
+        const checks = [
+          { name: 'lock', ok: true },
+          { name: 'watchers', ok: !stopping },
+          { name: 'disk', ok: paused === null, ...(paused ? { detail: paused } : {}) },
+          { name: 'folders', ok: await fsp.access(L.state, fs.constants.W_OK).then(() => true, () => false) },
+        ];
+        return { ok: checks.every((c) => c.ok), checks };
+      },
+      log: (msg, extra) => log.info(extra ?? {}, msg),
+    });
+    port = server.port;
+    releases.add('http', () => server.close());
+  }
+
+  const startedAt = new Date().toISOString();
+  const writeInfo = async (ready = true) => {
+    const info: DaemonInfo = { pid: process.pid, port, started_at: startedAt, root: L.root, ready, version: VERSION, paused };
+    await writeJsonAtomic(L.daemonJson, info, { mode: 0o600 });
+  };
+  await intake.start();
+  releases.add('intake', () => intake.close());
+  await checkDisk();
+  await writeInfo(true);
+  releases.add('daemon.json', () => fsp.unlink(L.daemonJson).catch(() => {}));
+  telemetry.emit('daemon', 'daemon_started', { pid: process.pid, root: L.root, port, version: VERSION });
+  log.info({ root: L.root, port, pid: process.pid }, `wo daemon ready on ${L.root}${port ? ` (http://127.0.0.1:${port}/)` : ''}`);
+
+  // Config reload: on change of wo.config.yaml and on SIGHUP; an invalid new config is refused, the old one stays.
+  const reload = async (why: string) => {
+    try {
+      const next = await loadConfig(root);
+      config = next;
+      log.info({ why }, 'config reloaded');
+      intake.kickAll();
+      scheduler.pump();
+    } catch (err) {
+      log.error({ why, err: err instanceof Error ? err.message : String(err) }, 'the new config is invalid: keeping the old one');
+    }
+  };
+  let reloadTimer: NodeJS.Timeout | undefined;
+  const cfgWatcher = fs.watch(L.root, (_e, name) => {
+    if (name !== 'wo.config.yaml') return;
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => void reload('wo.config.yaml changed'), 100);
+  });
+  cfgWatcher.on('error', () => {});
+  releases.add('config watcher', () => {
+    clearTimeout(reloadTimer);
+    cfgWatcher.close();
+  });
+  const onHup = () => void reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  releases.add('SIGHUP', () => void process.off('SIGHUP', onHup));
+
+  // Graceful stop.
+  return new Promise<number>((resolve) => {
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      const deadlineMs = config.shutdown.deadline_s * 1000;
+      const force = setTimeout(() => {
+        log.error({}, `shutdown deadline of ${config.shutdown.deadline_s}s passed: exiting`);
+        resolve(1);
+      }, deadlineMs + 1000);
+      force.unref();
+      log.info({ signal }, 'stopping: no new claims; letting running WOs finish or rolling them back');
+      await intake.close();
+      await scheduler.shutdown(deadlineMs);
+      await admitChain;
+      telemetry.emit('daemon', 'daemon_stopped', { signal, pid: process.pid });
+      await releases.run(log);
+      clearTimeout(force);
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}

@@ -1,0 +1,272 @@
+/** One attempt of a WO as a transaction: plan → snapshot → apply → commands → post_verify → tests → commit, or roll back. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { TERMINAL, type CommandRecord, type PlanStep, type Status, type WoRecord } from '../state/record.js';
+import { WoError, toWoError } from '../errors.js';
+import { takeSnapshot, restoreSnapshot, readManifest, type Target, type Manifest } from '../snapshot/backup.js';
+import { planFileOps, planSteps, applyFileOp, type FileOp } from '../processors/files.js';
+import { runCommands, runTests, runValidate, type PhaseContext } from '../processors/commands.js';
+import { planRoute, deliver } from '../processors/route.js';
+import { commandText } from '../wo/parse.js';
+import { checkTarget, lexicalTarget } from '../policy/paths.js';
+import { emit, logRollback, newRecord, save, setStage, type Job, type Runtime } from './runtime.js';
+import { declaredPaths, reject } from './admit.js';
+import { splitExt } from '../util/fsx.js';
+
+export type AbortWhy = 'cancel' | 'timeout' | 'shutdown';
+
+export interface RunControl {
+  signal: AbortSignal;
+  reason: () => AbortWhy | undefined;
+}
+
+export type Outcome = { rec: WoRecord; retryInMs?: number };
+
+/** The first free archive path for `<wo_id>.<attempt>.<ext>` (archive/ is owned by the daemon). */
+async function archiveTarget(rt: Runtime, job: Job, suffix: string): Promise<string> {
+  const { ext } = splitExt(path.basename(job.file));
+  const base = `${job.id}.${suffix}`;
+  for (let n = 0; ; n++) {
+    const name = `${base}${n ? `-${n}` : ''}${ext ? `.${ext}` : ''}`;
+    const p = path.join(rt.L.archive, name);
+    try {
+      await fsp.lstat(p);
+    } catch {
+      return p;
+    }
+  }
+}
+
+/** Write the terminal record first (durable), then move the WO file to where it says. */
+async function finish(rt: Runtime, job: Job, rec: WoRecord, status: Status): Promise<WoRecord> {
+  rec.status = status;
+  rec.running_command = null;
+  rec.times.finished = rt.now().toISOString();
+  const dest = await archiveTarget(rt, job, String(rec.attempt));
+  rec.file = path.relative(rt.L.root, dest);
+  await save(rt, rec);
+  await fsp.rename(job.file, dest);
+  rt.telemetry.sync();
+  rt.hooks.terminal?.(rec);
+  return rec;
+}
+
+/** Resolve and fs-check every declared path (symlinks, hard links): a refusal happens before any side effect. */
+async function resolveTargets(rt: Runtime, job: Job): Promise<Map<string, Target>> {
+  const cfg = rt.config();
+  const map = new Map<string, Target>();
+  for (const p of declaredPaths(job.wo)) {
+    if (map.has(p)) continue;
+    const t = lexicalTarget(p, { root: rt.L.root, allowedRoots: cfg.allowedRoots });
+    await checkTarget(t);
+    map.set(p, { abs: t.abs, rel: t.rel, base: t.base });
+  }
+  return map;
+}
+
+/** Every target, deduplicated by absolute path (snapshot, locks). */
+function uniqueTargets(map: Map<string, Target>): Target[] {
+  const seen = new Map<string, Target>();
+  for (const t of map.values()) seen.set(t.abs, t);
+  return [...seen.values()];
+}
+
+function phaseContext(rt: Runtime, rec: WoRecord, ctl: RunControl): PhaseContext {
+  return {
+    config: rt.config(),
+    woId: rec.wo_id,
+    signal: ctl.signal,
+    abortReason: ctl.reason,
+    record: (r: CommandRecord) => {
+      rec.commands.push(r);
+    },
+    onSpawn: async (pid, procStart, phase, cmd) => {
+      rec.running_command = { pid, started_at: rt.now().toISOString(), phase, cmd, index: rec.commands.length, ...(procStart ? { proc_start: procStart } : {}) };
+      await save(rt, rec);
+    },
+  };
+}
+
+/** Run one attempt of a job to a terminal state (or back to queued for a retry / restart). */
+export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Outcome> {
+  const prev = await rt.store.read(job.id);
+  const rec = newRecord(rt, job, prev);
+  const sameSubmission = prev && prev.sha256 === job.sha256 && !TERMINAL.has(prev.status);
+  rec.tries = (sameSubmission ? (prev.tries ?? 0) : 0) + 1;
+  if (job.approved || (sameSubmission && prev.approved)) rec.approved = true;
+  if (job.type === 'route') return { rec: await runRoute(rt, job, rec) };
+
+  const cfg = rt.config();
+  let targets: Map<string, Target>;
+  try {
+    targets = await resolveTargets(rt, job);
+  } catch (err) {
+    const e = toWoError(err);
+    await reject(rt, job.file, job.name, job.lane, e.code === 'IO_ERROR' ? 'POLICY_REFUSED' : e.code, [{ path: '(paths)', message: e.message }], job.id, job);
+    return { rec: (await rt.store.read(job.id)) ?? rec };
+  }
+  const targetOf = (p: string) => targets.get(p)!;
+  let ops: FileOp[] = [];
+  let manifest: Manifest | undefined;
+  let applied = false;
+  let commandsStarted = false;
+  try {
+    ops = await planFileOps(job.wo, targetOf);
+    if (cfg.dryRun || job.wo.dry_run) return { rec: await dryRun(rt, job, rec, ops) };
+
+    const snapTargets = uniqueTargets(targets);
+    if (job.type === 'exec' && job.wo.paths === undefined) rec.unrollbackable = true;
+    setStage(rt, rec, 'snapshot');
+    manifest = await takeSnapshot(rt.L.backups, job.id, rec.attempt, snapTargets, rt.now());
+    rec.status = 'running';
+    rec.times.started = rt.now().toISOString();
+    setStage(rt, rec, 'apply');
+    await save(rt, rec); // write-ahead: durable before the first change
+    emit(rt, rec, 'wo_started', { attempt: rec.attempt, title: rec.title });
+    const pc = phaseContext(rt, rec, ctl);
+
+    applied = true;
+    for (const op of ops) {
+      if (ctl.signal.aborted) throw abortError(ctl.reason());
+      rec.files.push(await applyFileOp(op, (cmd, tmp) => runValidate(pc, cmd, tmp)));
+    }
+    if (ops.length) emit(rt, rec, 'wo_step', { stage: 'apply', files: rec.files.length });
+    if (job.wo.commands.length) {
+      setStage(rt, rec, 'commands');
+      await save(rt, rec);
+      commandsStarted = true;
+      await runCommands(pc, 'commands', job.wo.commands);
+      rec.running_command = null;
+      emit(rt, rec, 'wo_step', { stage: 'commands', commands: job.wo.commands.length });
+    }
+    if (job.wo.post_verify.length) {
+      setStage(rt, rec, 'post_verify');
+      await runCommands(pc, 'post_verify', job.wo.post_verify);
+      rec.running_command = null;
+    }
+    if (job.wo.tests.length) {
+      setStage(rt, rec, 'tests');
+      rec.tests = await runTests(pc, job.wo.tests);
+      const failed = rec.tests.filter((t) => !t.passed);
+      if (failed.length) {
+        const f = failed[0]!;
+        throw new WoError('TEST_FAILED', `test '${f.name}': expected ${JSON.stringify(f.expected)}, got ${JSON.stringify(f.actual)}${failed.length > 1 ? ` (and ${failed.length - 1} more failed)` : ''}`);
+      }
+    }
+    setStage(rt, rec, 'commit');
+    rec.rolled_back = false;
+    delete rec.error;
+    await finish(rt, job, rec, 'succeeded');
+    emit(rt, rec, 'wo_completed', { attempt: rec.attempt, files: rec.files.length, duration_ms: Date.parse(rec.times.finished!) - Date.parse(rec.times.started!) });
+    await rt.hooks.accepted?.(rec.files.map((f) => f.path));
+    return { rec };
+  } catch (err) {
+    const e = toWoError(err);
+    return failJob(rt, job, rec, e, { manifest, applied, commandsStarted });
+  } finally {
+    await rt.hooks.unlocked?.([...targets.values()].map((t) => t.rel));
+  }
+}
+
+function abortError(why: AbortWhy | undefined): WoError {
+  if (why === 'timeout') return new WoError('TIMEOUT', 'the WO ran over its timeout_s');
+  if (why === 'shutdown') return new WoError('INTERRUPTED', 'the daemon stopped', { transient: true });
+  return new WoError('CANCELLED', 'cancelled');
+}
+
+/** Roll back (when anything may have changed) and end the attempt: failed, cancelled, or queued again. */
+async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { manifest: Manifest | undefined; applied: boolean; commandsStarted: boolean }): Promise<Outcome> {
+  rec.running_command = null;
+  rec.error = { code: e.code, message: e.message, ...(e.details.length ? { details: e.details } : {}) };
+  if (st.applied && st.manifest) {
+    try {
+      const restored = await restoreSnapshot(rt.L.backups, st.manifest);
+      rec.rolled_back = true;
+      await logRollback(rt, rec.wo_id, restored, `${e.code}: ${e.message}`);
+      emit(rt, rec, 'wo_rolled_back', { ok: true, paths: restored, code: e.code });
+    } catch (rbErr) {
+      rec.rolled_back = false;
+      rec.error.message += ` — and the rollback failed: ${(rbErr as Error).message}`;
+      emit(rt, rec, 'wo_rolled_back', { ok: false, error: (rbErr as Error).message });
+    }
+  }
+  // A restart (shutdown) re-runs the WO unless a non-idempotent command had started.
+  if (e.code === 'INTERRUPTED' && !(st.commandsStarted && !job.wo.idempotent)) {
+    rec.status = 'queued';
+    await save(rt, rec);
+    return { rec };
+  }
+  const retries = job.wo.retry ?? 0;
+  const cfg = rt.config();
+  if (e.transient && e.code !== 'INTERRUPTED' && (rec.tries ?? 1) <= retries && (rec.tries ?? 1) < cfg.attempts + retries) {
+    rec.status = 'queued';
+    await save(rt, rec);
+    emit(rt, rec, 'wo_failed', { ok: false, code: e.code, message: e.message, retrying: true, rolled_back: rec.rolled_back });
+    return { rec, retryInMs: Math.min(60_000, 500 * 2 ** ((rec.tries ?? 1) - 1)) };
+  }
+  const status: Status = e.code === 'CANCELLED' ? 'cancelled' : 'failed';
+  if (e.code === 'INTERRUPTED') rec.given_up = (rec.tries ?? 1) >= cfg.attempts;
+  await finish(rt, job, rec, status);
+  emit(rt, rec, status === 'cancelled' ? 'wo_cancelled' : 'wo_failed', { ok: false, code: e.code, message: e.message.slice(0, 2000), rolled_back: rec.rolled_back });
+  return { rec };
+}
+
+/** An honest dry run: every step says will change (with the diff), no change, or unknown (commands). */
+async function dryRun(rt: Runtime, job: Job, rec: WoRecord, ops: FileOp[]): Promise<WoRecord> {
+  const steps: PlanStep[] = planSteps(ops);
+  for (const [phase, list] of [['commands', job.wo.commands], ['post_verify', job.wo.post_verify]] as const) {
+    for (const c of list) steps.push({ step: `${phase}: ${commandText(c)}`, cmd: commandText(c), verdict: 'unknown' });
+  }
+  for (const t of job.wo.tests) steps.push({ step: `test '${t.name}': ${commandText(t.command)}`, cmd: commandText(t.command), verdict: 'unknown' });
+  rec.plan = steps;
+  rec.dry_run = true;
+  rec.times.started = rt.now().toISOString();
+  setStage(rt, rec, 'commit');
+  await finish(rt, job, rec, 'succeeded');
+  emit(rt, rec, 'wo_completed', { dry_run: true, will_change: steps.filter((s) => s.verdict === 'will change').length });
+  return rec;
+}
+
+/** Route an ENTRY file: plan every delivery (all valid or none), record them, deliver, end `routed`. */
+async function runRoute(rt: Runtime, job: Job, rec: WoRecord): Promise<WoRecord> {
+  let deliveries;
+  try {
+    const prev = await rt.store.read(job.id);
+    const resumed = prev && prev.sha256 === job.sha256 && !TERMINAL.has(prev.status) ? (prev.routed_ids ?? []) : [];
+    deliveries = planRoute(job.doc, rt.config(), rt.now(), resumed);
+  } catch (err) {
+    const e = toWoError(err);
+    await reject(rt, job.file, job.name, job.lane, e.code, e.details.length ? e.details : [{ path: '(file)', message: e.message }], job.id, job);
+    return (await rt.store.read(job.id)) ?? rec;
+  }
+  rec.status = 'running';
+  rec.times.started = rt.now().toISOString();
+  setStage(rt, rec, 'apply');
+  rec.routed_ids = deliveries.map((d) => d.wo_id);
+  rec.deliveries = deliveries.map((d) => ({ wo_id: d.wo_id, lane: d.lane }));
+  await save(rt, rec); // write-ahead: a resumed route delivers only what is missing
+  await deliver(rt.L.inbox, deliveries, async (d) => {
+    const existing = await rt.store.read(d.wo_id);
+    if (existing) return true;
+    try {
+      await fsp.lstat(path.join(rt.L.inbox, d.lane, `${d.wo_id}.json`));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  setStage(rt, rec, 'commit');
+  await finish(rt, job, rec, 'routed');
+  for (const d of deliveries) rt.telemetry.emit('router', 'wo_routed', { wo_id: d.wo_id, lane: d.lane, from: rec.wo_id });
+  return rec;
+}
+
+/** Undo a crashed attempt's file effects from its snapshot (crash recovery). */
+export async function rollbackCrashed(rt: Runtime, rec: WoRecord): Promise<string[]> {
+  const manifest = await readManifest(rt.L.backups, rec.wo_id);
+  if (!manifest || manifest.attempt !== rec.attempt) return [];
+  const restored = await restoreSnapshot(rt.L.backups, manifest);
+  await logRollback(rt, rec.wo_id, restored, 'crash recovery: the daemon stopped mid-apply');
+  emit(rt, rec, 'wo_rolled_back', { ok: true, paths: restored, code: 'INTERRUPTED', recovery: true });
+  return restored;
+}

@@ -1,0 +1,124 @@
+/** Crash recovery: every WO left in processing/ is resumed from its state record, exactly once. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { TERMINAL, type WoRecord } from '../state/record.js';
+import { sha256, splitExt } from '../util/fsx.js';
+import { parseWo } from '../wo/parse.js';
+import { killGroup, sameProcess } from '../exec/proc.js';
+import { emit, save, type Runtime } from './runtime.js';
+import { rollbackCrashed } from './lifecycle.js';
+import { isIgnoredName } from './intake.js';
+import { ENTRY_LANE } from './admit.js';
+
+export interface Resumable {
+  file: string;
+  name: string;
+  lane: string;
+  received: string;
+  approved: boolean;
+}
+
+/** The record id a claimed file belongs to (undefined when it does not parse: admission rejects it). */
+function idOf(rt: Runtime, bytes: Buffer, name: string, lane: string): string | undefined {
+  if (lane === ENTRY_LANE) return `route-${sha256(bytes).slice(0, 8)}`;
+  const p = parseWo(bytes, name, rt.config().limits);
+  return p.ok ? p.wo.wo_id : undefined;
+}
+
+async function archiveAs(rt: Runtime, file: string, rec: WoRecord): Promise<void> {
+  const want = path.resolve(rt.L.root, rec.file);
+  let dest = want;
+  if (!want.startsWith(rt.L.archive + path.sep)) {
+    const { ext } = splitExt(path.basename(file));
+    dest = path.join(rt.L.archive, `${rec.wo_id}.${rec.attempt}${ext ? `.${ext}` : ''}`);
+  }
+  try {
+    await fsp.lstat(dest);
+    dest = path.join(rt.L.archive, `${path.basename(dest)}.recovered-${Date.now()}`);
+  } catch {
+    /* free */
+  }
+  await fsp.rename(file, dest);
+  if (path.relative(rt.L.root, dest) !== rec.file) {
+    rec.file = path.relative(rt.L.root, dest);
+    await save(rt, rec);
+  }
+}
+
+/** End an interrupted attempt for good (non-idempotent command ran, or attempts used up). */
+async function endInterrupted(rt: Runtime, file: string, rec: WoRecord, message: string, givenUp: boolean): Promise<void> {
+  rec.status = 'failed';
+  rec.error = { code: 'INTERRUPTED', message };
+  rec.running_command = null;
+  if (givenUp) rec.given_up = true;
+  rec.times.finished = rt.now().toISOString();
+  const { ext } = splitExt(path.basename(file));
+  rec.file = path.relative(rt.L.root, path.join(rt.L.archive, `${rec.wo_id}.${rec.attempt}${ext ? `.${ext}` : ''}`));
+  await save(rt, rec);
+  await archiveAs(rt, file, rec);
+  emit(rt, rec, 'wo_failed', { ok: false, code: 'INTERRUPTED', message, rolled_back: rec.rolled_back, ...(givenUp ? { given_up: true } : {}) });
+  rt.hooks.terminal?.(rec);
+}
+
+/** Resolve one file found in processing/: finish, roll back, end, or hand back for (re)admission. */
+async function recoverOne(rt: Runtime, file: string, name: string, lane: string): Promise<Resumable | undefined> {
+  const bytes = await fsp.readFile(file);
+  const id = idOf(rt, bytes, name, lane);
+  const rec = id ? await rt.store.read(id) : undefined;
+  const received = rec?.times?.received ?? new Date().toISOString();
+  const fresh: Resumable = { file, name: rec?.source_name ?? name, lane, received, approved: false };
+  if (!rec || rec.sha256 !== sha256(bytes)) return fresh;
+  if (TERMINAL.has(rec.status)) {
+    await archiveAs(rt, file, rec); // the crash fell between the terminal record and the archive move
+    return undefined;
+  }
+  if (rec.status === 'running') {
+    const rc = rec.running_command;
+    if (rc && sameProcess(rc.pid, rc.proc_start)) killGroup(rc.pid, 'SIGKILL');
+    const restored = await rollbackCrashed(rt, rec);
+    rec.rolled_back = restored.length > 0 || rec.rolled_back;
+    const commandsRan = rec.stage === 'commands' || rc?.phase === 'commands' || rec.commands.some((c) => c.phase === 'commands');
+    if (commandsRan && !rec.idempotent) {
+      await endInterrupted(rt, file, rec, 'the daemon stopped while the WO\'s commands ran; they are not idempotent, so they are not re-run (file effects were rolled back)', false);
+      return undefined;
+    }
+    if ((rec.tries ?? 1) >= rt.config().attempts) {
+      await endInterrupted(rt, file, rec, `the WO was interrupted ${rec.tries ?? 1} times (attempts: ${rt.config().attempts}): given up so it cannot crash-loop the service`, true);
+      return undefined;
+    }
+    rec.status = 'queued';
+    rec.running_command = null;
+    await save(rt, rec);
+  }
+  return { ...fresh, approved: rec.approved === true };
+}
+
+/** Recover every file in processing/<lane>/, oldest first. */
+export async function recoverAll(rt: Runtime): Promise<Resumable[]> {
+  const out: Resumable[] = [];
+  let lanes: string[];
+  try {
+    lanes = (await fsp.readdir(rt.L.processing, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return out;
+  }
+  for (const lane of lanes) {
+    const dir = path.join(rt.L.processing, lane);
+    const entries: { name: string; mtime: number }[] = [];
+    for (const name of await fsp.readdir(dir)) {
+      if (isIgnoredName(name)) continue;
+      const st = await fsp.lstat(path.join(dir, name)).catch(() => undefined);
+      if (st?.isFile()) entries.push({ name, mtime: st.mtimeMs });
+    }
+    entries.sort((a, b) => a.mtime - b.mtime);
+    for (const e of entries) {
+      try {
+        const r = await recoverOne(rt, path.join(dir, e.name), e.name, lane);
+        if (r) out.push(r);
+      } catch (err) {
+        rt.log.error({ file: path.join(dir, e.name), err: String(err) }, 'recovery of a claimed WO failed; it stays in processing/ for the next start');
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+/** What every pipeline stage receives: root, config, store, telemetry, logger, clock and hooks. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/load.js';
+import type { Layout } from '../layout.js';
+import type { StateStore } from '../state/store.js';
+import type { Telemetry, Agent, EventName } from '../state/telemetry.js';
+import { stageIndex, STAGES, type Stage, type WoRecord, type WoType } from '../state/record.js';
+import type { WorkOrder } from '../wo/parse.js';
+import { moveUnique, splitExt, writeJsonAtomic } from '../util/fsx.js';
+import type { ErrorCode } from '../errors.js';
+
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+export interface Hooks {
+  /** A WO reached a terminal state (metrics, notify, guardrail). */
+  terminal?(rec: WoRecord): void;
+  /** A WO was held for approval. */
+  held?(rec: WoRecord): void;
+  /** A WO changed these protected paths on purpose and succeeded: the guardrail accepts them. */
+  accepted?(rels: string[]): Promise<void>;
+  /** These paths are no longer locked by a running WO. */
+  unlocked?(rels: string[]): Promise<void>;
+  /** A stage finished (metrics). */
+  stageDone?(stage: Stage, seconds: number): void;
+}
+
+export interface Runtime {
+  L: Layout;
+  config: () => Config;
+  store: StateStore;
+  telemetry: Telemetry;
+  log: Logger;
+  now: () => Date;
+  hooks: Hooks;
+}
+
+/** A claimed WO file, parsed, ready to be admitted or run. */
+export interface Job {
+  /** Absolute path of the WO file now (processing/ or hold/). */
+  file: string;
+  lane: string;
+  /** The name it had in the inbox. */
+  name: string;
+  sha256: string;
+  bytes: Buffer;
+  wo: WorkOrder;
+  id: string;
+  type: WoType;
+  warnings: string[];
+  seq: number;
+  received: string;
+  /** Approved by a person: skip the policy hold. */
+  approved?: boolean;
+  /** ENTRY lane: the decoded document to route. */
+  doc?: unknown;
+}
+
+/** The agent name telemetry uses for a WO type. */
+export function agentFor(type: WoType): Agent {
+  return type === 'route' ? 'router' : type;
+}
+
+/** A fresh record for a job's attempt. */
+export function newRecord(rt: Runtime, job: Job, prev: WoRecord | undefined): WoRecord {
+  const attempt = (prev?.attempt ?? 0) + 1;
+  return {
+    schema: 1,
+    wo_id: job.id,
+    title: job.wo.title,
+    lane: job.lane,
+    type: job.type,
+    priority: job.wo.priority,
+    ...(job.wo.owner ? { owner: job.wo.owner } : {}),
+    status: 'queued',
+    stage: 'validated',
+    stage_index: stageIndex('validated'),
+    stages_total: STAGES.length,
+    attempt,
+    attempts: prev ? [...(prev.attempts ?? []), { attempt: prev.attempt, status: prev.status, ...(prev.times?.started ? { started: prev.times.started } : {}), ...(prev.times?.finished ? { finished: prev.times.finished } : {}), ...(prev.error ? { error: { code: prev.error.code, message: prev.error.message } } : {}), rolled_back: prev.rolled_back }] : [],
+    sha256: job.sha256,
+    file: path.relative(rt.L.root, job.file),
+    source_name: job.name,
+    rolled_back: false,
+    dry_run: false,
+    idempotent: job.wo.idempotent,
+    times: { received: job.received, validated: rt.now().toISOString() },
+    files: [],
+    commands: [],
+    tests: [],
+    warnings: job.warnings,
+    ...(Object.keys(job.wo.extra).length ? { extra: job.wo.extra } : {}),
+  };
+}
+
+/** Move a record to a stage (in memory; persist with `save`). */
+export function setStage(rt: Runtime, rec: WoRecord, stage: Stage): void {
+  rec.stage = stage;
+  rec.stage_index = stageIndex(stage);
+  rec.times[stage] = rt.now().toISOString();
+}
+
+/** Persist a record durably (write-ahead: before the side effect it precedes). */
+export async function save(rt: Runtime, rec: WoRecord): Promise<void> {
+  await rt.store.write(rec);
+}
+
+/** Emit a telemetry event about a WO. */
+export function emit(rt: Runtime, rec: Pick<WoRecord, 'wo_id' | 'type' | 'lane'>, event: EventName, fields: Record<string, unknown> = {}, agent?: Agent): void {
+  rt.telemetry.emit(agent ?? agentFor(rec.type), event, { wo_id: rec.wo_id, lane: rec.lane, ...fields });
+}
+
+/** Archive a WO file as `<wo_id>.<suffix>.<ext>` (never replacing), returning the new path. */
+export async function archiveFile(rt: Runtime, file: string, id: string, suffix: string): Promise<string> {
+  const { ext } = splitExt(path.basename(file));
+  return moveUnique(file, rt.L.archive, `${id}.${suffix}${ext ? `.${ext}` : ''}`, { dest: 'owned' });
+}
+
+/** Move a refused file to bridge/rejected/ with `<name>.reason.json`. */
+export async function rejectFile(
+  rt: Runtime,
+  file: string,
+  name: string,
+  reason: { wo_id?: string; code: ErrorCode; errors: { path: string; message: string }[] },
+): Promise<string> {
+  const dest = await moveUnique(file, rt.L.rejected, name, { dest: 'owned' });
+  await writeJsonAtomic(`${dest}.reason.json`, { file: path.basename(dest), ...(reason.wo_id ? { wo_id: reason.wo_id } : {}), code: reason.code, errors: reason.errors, ts: rt.now().toISOString() });
+  return dest;
+}
+
+/** Append a line to g/logs/rollback_YYYYMMDD.log. */
+export async function logRollback(rt: Runtime, woId: string, paths: string[], why: string): Promise<void> {
+  const now = rt.now();
+  const day = now.toISOString().slice(0, 10).replace(/-/g, '');
+  const line = `${now.toISOString()} wo=${woId} restored=${JSON.stringify(paths)} reason=${JSON.stringify(why)}\n`;
+  await fsp.appendFile(path.join(rt.L.logs, `rollback_${day}.log`), line, { mode: 0o600 });
+}

@@ -1,0 +1,84 @@
+/** The status report (`wo status --json`, `/api/status`): daemon, guardrail, counts, recent WOs. Works with the daemon down. */
+import { layout, type Layout } from '../layout.js';
+import { readJson } from '../util/fsx.js';
+import { readLock } from './lock.js';
+import { StateStore } from '../state/store.js';
+import { STATUSES, type WoRecord } from '../state/record.js';
+
+export interface DaemonInfo {
+  pid: number;
+  port: number | null;
+  started_at: string;
+  root: string;
+  ready: boolean;
+  version?: string;
+  paused?: string | null;
+}
+
+export interface DaemonState {
+  running: boolean;
+  pid: number | null;
+  started_at: string | null;
+  uptime_s: number | null;
+  root: string;
+  port: number | null;
+  stale_lock: boolean;
+  paused: string | null;
+}
+
+/** Is a daemon running on this root, and where? */
+export async function daemonState(L: Layout): Promise<DaemonState> {
+  const [lock, info] = await Promise.all([readLock(L.lockFile), readJson<DaemonInfo>(L.daemonJson).catch(() => undefined)]);
+  const running = lock.held && !!lock.info;
+  const started = running ? (info?.pid === lock.info!.pid ? info.started_at : lock.info!.started_at) : null;
+  return {
+    running,
+    pid: running ? lock.info!.pid : null,
+    started_at: started,
+    uptime_s: started ? Math.round((Date.now() - Date.parse(started)) / 1000) : null,
+    root: L.root,
+    port: running && info?.pid === lock.info!.pid ? info.port : null,
+    stale_lock: lock.stale && lock.info !== undefined,
+    paused: running ? (info?.paused ?? null) : null,
+  };
+}
+
+/** A compact view of a record for listings. */
+export function summary(r: WoRecord) {
+  return {
+    wo_id: r.wo_id,
+    title: r.title,
+    lane: r.lane,
+    type: r.type,
+    priority: r.priority,
+    status: r.status,
+    stage: r.stage,
+    stage_index: r.stage_index,
+    stages_total: r.stages_total,
+    attempt: r.attempt,
+    received: r.times?.received,
+    finished: r.times?.finished,
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.hold_reasons ? { hold_reasons: r.hold_reasons } : {}),
+    ...(r.dry_run ? { dry_run: true } : {}),
+    ...(r.given_up ? { given_up: true } : {}),
+  };
+}
+
+/** Build the whole status report. */
+export async function buildStatus(root: string, opts: { limit?: number } = {}) {
+  const L = layout(root);
+  const [daemon, recs, guardrail] = await Promise.all([
+    daemonState(L),
+    new StateStore(L.state).list(),
+    import('../guardrail/index.js').then((g) => g.readHealth(L.root)).catch(() => undefined),
+  ]);
+  const counts: Record<string, number> = Object.fromEntries(STATUSES.map((s) => [s, 0]));
+  for (const r of recs) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return {
+    daemon,
+    guardrail: guardrail ?? { healthy: null, checked_at: null, note: 'the guardrail has not run on this root yet' },
+    counts,
+    wos: recs.slice(0, opts.limit ?? 20).map(summary),
+  };
+}
