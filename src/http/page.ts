@@ -106,7 +106,7 @@ const SCRIPT = String.raw`
     if (running) { again = true; return Promise.resolve(); }
     running = true;
     var sel = state.selected;
-    return Promise.all([api('/api/status'), api('/api/wos'), sel ? api('/api/wos/' + encodeURIComponent(sel)).catch(function () { return null; }) : null])
+    return Promise.all([api('/api/status'), api('/api/wos?view=summary'), sel ? api('/api/wos/' + encodeURIComponent(sel)).catch(function () { return null; }) : null])
       .then(function (r) { state.status = r[0]; state.wos = r[1].wos || []; if (sel === state.selected) state.detail = r[2]; banner(''); render(); })
       .catch(function (e) { banner('Cannot load data: ' + e.message); })
       .then(function () { running = false; if (again) { again = false; schedule(); } });

@@ -60,7 +60,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 }
 
 /** Parse and check the /api/wos query (unknown status or a bad limit ⇒ 400). */
-export function parseWoQuery(url: URL): { statuses: Set<Status> | null; lane: string | null; limit: number | null } {
+export function parseWoQuery(url: URL): { statuses: Set<Status> | null; lane: string | null; limit: number | null; summary: boolean } {
   const statusText = url.searchParams.get('status');
   let statuses: Set<Status> | null = null;
   if (statusText) {
@@ -76,7 +76,18 @@ export function parseWoQuery(url: URL): { statuses: Set<Status> | null; lane: st
     if (!/^\d{1,7}$/.test(limitText) || Number(limitText) < 1) throw new HttpError(400, `limit must be a positive integer, got ${JSON.stringify(limitText)}`);
     limit = Number(limitText);
   }
-  return { statuses, lane, limit };
+  const view = url.searchParams.get('view') ?? 'full';
+  if (view !== 'full' && view !== 'summary') throw new HttpError(400, `view must be full or summary, got ${JSON.stringify(view)}`);
+  return { statuses, lane, limit, summary: view === 'summary' };
+}
+
+/** The heavy parts of a record (output tails, diffs, per-file rows) left out of list views, with their counts kept. */
+export function summarize(r: WoRecord): Omit<WoRecord, 'commands' | 'plan' | 'files' | 'tests' | 'attempts' | 'extra' | 'running_command'> & { counts: Record<string, number> } {
+  const { commands, plan, files, tests, attempts, extra: _extra, running_command: _rc, ...rest } = r;
+  return {
+    ...rest,
+    counts: { commands: commands?.length ?? 0, files: files?.length ?? 0, tests: tests?.length ?? 0, tests_failed: tests?.filter((t) => !t.passed).length ?? 0, plan: plan?.length ?? 0, attempts: attempts?.length ?? 0 },
+  };
 }
 
 /** Filter records (already newest first) by the query. */
@@ -147,7 +158,8 @@ export const ROUTES: Route[] = [
     methods: {
       GET: async ({ res, url, deps }) => {
         const q = parseWoQuery(url);
-        sendJson(res, 200, { wos: filterWos(await deps.store.list(), q) });
+        const wos = filterWos(await deps.store.list(), q);
+        sendJson(res, 200, { wos: q.summary ? wos.map(summarize) : wos });
       },
     },
   },
@@ -168,7 +180,16 @@ export const ROUTES: Route[] = [
     pattern: /^\/api\/events$/,
     auth: true,
     queryToken: true,
-    methods: { GET: ({ req, res, deps, track }) => track(serveEvents(req, res, deps.telemetry.bus)) },
+    methods: {
+      GET: ({ req, res, deps, track }) => {
+        if (req.method === 'HEAD') {
+          res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
+          res.end();
+          return;
+        }
+        track(serveEvents(req, res, deps.telemetry.bus));
+      },
+    },
   },
 ];
 

@@ -85,6 +85,10 @@ describe('http server', () => {
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toMatch(/unknown status "bogus"/);
     expect((await fetch(`${h.base}/api/wos?limit=-3`, { headers: auth })).status).toBe(400);
+    const sum = await (await fetch(`${h.base}/api/wos?view=summary&status=failed`, { headers: auth })).json();
+    expect(sum.wos[0]).toMatchObject({ wo_id: 'WO-B', status: 'failed', counts: { commands: 0, tests: 0 } });
+    expect(sum.wos[0].commands).toBeUndefined();
+    expect((await fetch(`${h.base}/api/wos?view=everything`, { headers: auth })).status).toBe(400);
   });
 
   it('returns one record, 404 JSON for an unknown id', async () => {
@@ -175,6 +179,29 @@ describe('http server', () => {
     await waitFor(() => h.telemetry.bus.listenerCount('event') === before - 1, { what: 'listener removed' });
   });
 
+  it('sends keep-alive comments on an idle stream', async () => {
+    const { serveEvents } = await import('../../src/http/sse.js');
+    const { EventEmitter } = await import('node:events');
+    const bus = new EventEmitter();
+    const srv = http.createServer((req, res) => serveEvents(req, res, bus, 30));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    let text = '';
+    const res = await new Promise<http.IncomingMessage>((resolve) => http.get({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, path: '/' }, resolve));
+    res.setEncoding('utf8');
+    res.on('data', (d) => (text += d));
+    await waitFor(() => text.includes(': keep-alive'), { what: 'keep-alive comment' });
+    expect(bus.listenerCount('event')).toBe(1);
+    res.destroy();
+    await waitFor(() => bus.listenerCount('event') === 0, { what: 'listener removed' });
+    srv.close();
+  });
+
+  it('HEAD on the event stream answers without holding the connection', async () => {
+    const r = await raw(h.server.port, { method: 'HEAD', path: `/api/events?token=${TOKEN}` });
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('');
+  });
+
   it('serves the page with a Content-Security-Policy', async () => {
     const r = await fetch(`${h.base}/`);
     expect(r.status).toBe(200);
@@ -183,6 +210,22 @@ describe('http server', () => {
     expect(csp).toContain("default-src 'none'");
     expect(csp).toMatch(/script-src 'sha256-/);
     expect(await r.text()).toContain('<title>wo dashboard</title>');
+  });
+});
+
+describe('http close', () => {
+  it('ends open event streams and resolves', async () => {
+    const h = await startHarness([]);
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: h.server.port, path: `/api/events?token=${TOKEN}` }, resolve).on('error', reject);
+    });
+    const ended = new Promise<void>((resolve) => res.on('end', resolve).on('close', resolve));
+    res.resume();
+    await waitFor(() => h.telemetry.bus.listenerCount('event') === 1, { what: 'stream open' });
+    await h.close();
+    await ended;
+    expect(h.telemetry.bus.listenerCount('event')).toBe(0);
+    await expect(fetch(`${h.base}/healthz`)).rejects.toThrow();
   });
 });
 
