@@ -21,7 +21,7 @@ import { buildStatus, type DaemonInfo } from './status.js';
 import { reject } from './admit.js';
 import type { Logger, Runtime } from './runtime.js';
 import type { WoRecord } from '../state/record.js';
-import { TERMINAL } from '../state/record.js';
+import { STAGES, TERMINAL } from '../state/record.js';
 
 const require = createRequire(import.meta.url);
 const VERSION = (require('../../package.json') as { version: string }).version;
@@ -126,6 +126,10 @@ export async function runDaemon(root: string): Promise<number> {
   hooks.unlocked = (rels) => guardrail.unlocked(rels);
   hooks.terminal = (rec) => {
     metrics.woStatus(rec.status);
+    // Stage durations from the record's timestamps: each stage lasts until the next one began.
+    const marks = STAGES.map((st) => [st, rec.times[st]] as const).filter(([, t]) => t !== undefined).map(([st, t]) => [st, Date.parse(t!)] as const);
+    const end = Date.parse(rec.times.finished ?? new Date().toISOString());
+    marks.forEach(([st, t], i) => metrics.stageDuration(st, Math.max(0, ((marks[i + 1]?.[1] ?? end) - t) / 1000)));
     if (rec.status === 'failed') void notify(config.notify.command, { event: 'wo_failed', wo_id: rec.wo_id, title: rec.title, error: rec.error });
   };
   hooks.held = (rec) => {
@@ -179,6 +183,7 @@ export async function runDaemon(root: string): Promise<number> {
 
   // Disk floor: below it, stop claiming and say so.
   const checkDisk = async () => {
+    metrics.drift(guardrail.health().drift.length);
     const free = await freeBytes(L.root).catch(() => Number.POSITIVE_INFINITY);
     const low = free < config.limits.min_free_bytes;
     if (low && paused === null) {
