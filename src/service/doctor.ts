@@ -21,7 +21,7 @@ export interface Check {
 
 const MIN_NODE: [number, number] = [20, 19];
 
-/** Node must be at least 20.19 (chokidar 5). */
+/** Node must be at least 20.19 (package.json engines). */
 export function checkNode(version: string): Check {
   const [maj = 0, min = 0] = version.replace(/^v/, '').split('.').map(Number);
   const ok = maj > MIN_NODE[0] || (maj === MIN_NODE[0] && min >= MIN_NODE[1]);
