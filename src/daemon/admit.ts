@@ -4,11 +4,10 @@ import path from 'node:path';
 import { decodeDocument, kindOf, parseWo, type WorkOrder } from '../wo/parse.js';
 import { sha256 } from '../util/fsx.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
-import { archiveFile, emit, newRecord, rejectFile, save, setStage, type Job, type Runtime } from './runtime.js';
+import { archiveFile, emit, newRecord, rejectFile, relocate, save, setStage, type Job, type Runtime } from './runtime.js';
 import type { ErrorCode } from '../errors.js';
 import { lexicalTarget } from '../policy/paths.js';
 import { policyVerdict } from '../policy/verdict.js';
-import { moveUnique } from '../util/fsx.js';
 
 export const ENTRY_LANE = 'ENTRY';
 
@@ -133,12 +132,7 @@ async function hold(rt: Runtime, job: Job, prev: WoRecord | undefined, reasons: 
   rec.status = 'awaiting_approval';
   setStage(rt, rec, 'held');
   rec.hold_reasons = reasons;
-  rec.hold_file = `bridge/hold/${job.id}.${path.basename(job.file).split('.').pop()}`;
-  await save(rt, rec);
-  const dest = await moveUnique(job.file, rt.L.hold, path.basename(rec.hold_file), { dest: 'owned' });
-  rec.file = path.relative(rt.L.root, dest);
-  delete rec.hold_file;
-  await save(rt, rec);
+  await relocate(rt, rec, job.file, rt.L.hold, `${job.id}.${path.basename(job.file).split('.').pop()}`);
   emit(rt, rec, 'wo_held', { ok: true, reasons }, 'daemon');
   rt.hooks.held?.(rec);
 }

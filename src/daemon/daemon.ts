@@ -82,6 +82,12 @@ export async function runDaemon(root: string): Promise<number> {
     throw new UsageError(`cannot read the config: ${(err as Error).message}`);
   }
   const L = layout(root);
+  // Take SIGTERM/SIGINT from the first moment: a stop requested during start-up runs once start-up is done.
+  let requestStop: (signal: string) => void = (signal) => void (pendingStop = signal);
+  let pendingStop: string | undefined;
+  const onStopSignal = (signal: NodeJS.Signals) => requestStop(signal);
+  process.on('SIGTERM', onStopSignal);
+  process.on('SIGINT', onStopSignal);
   for (const d of runtimeDirs(L)) await ensureDir(d);
   for (const lane of config.lanes) {
     await ensureDir(`${L.inbox}/${lane}`);
@@ -297,7 +303,7 @@ export async function runDaemon(root: string): Promise<number> {
       clearTimeout(force);
       resolve(0);
     };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+    requestStop = (signal) => void stop(signal);
+    if (pendingStop) void stop(pendingStop);
   });
 }

@@ -9,7 +9,7 @@ import { runCommands, runTests, runValidate, type PhaseContext } from '../proces
 import { planRoute, deliver } from '../processors/route.js';
 import { commandText } from '../wo/parse.js';
 import { checkTarget, lexicalTarget } from '../policy/paths.js';
-import { emit, logRollback, newRecord, save, setStage, type Job, type Runtime } from './runtime.js';
+import { emit, logRollback, newRecord, relocate, save, setStage, type Job, type Runtime } from './runtime.js';
 import { declaredPaths, reject } from './admit.js';
 import { splitExt } from '../util/fsx.js';
 
@@ -22,30 +22,17 @@ export interface RunControl {
 
 export type Outcome = { rec: WoRecord; retryInMs?: number };
 
-/** The first free archive path for `<wo_id>.<attempt>.<ext>` (archive/ is owned by the daemon). */
-async function archiveTarget(rt: Runtime, job: Job, suffix: string): Promise<string> {
-  const { ext } = splitExt(path.basename(job.file));
-  const base = `${job.id}.${suffix}`;
-  for (let n = 0; ; n++) {
-    const name = `${base}${n ? `-${n}` : ''}${ext ? `.${ext}` : ''}`;
-    const p = path.join(rt.L.archive, name);
-    try {
-      await fsp.lstat(p);
-    } catch {
-      return p;
-    }
-  }
-}
-
-/** Write the terminal record first (durable), then move the WO file to where it says. */
-async function finish(rt: Runtime, job: Job, rec: WoRecord, status: Status): Promise<WoRecord> {
+/**
+ * Write the terminal record first (durable), then its telemetry, then move the WO file to where the record
+ * says. A crash before the move leaves the file in processing/, so recovery finishes the move and emits the
+ * event if it is missing: each terminal event is written once.
+ */
+async function finish(rt: Runtime, job: Job, rec: WoRecord, status: Status, announce: () => void): Promise<WoRecord> {
   rec.status = status;
   rec.running_command = null;
   rec.times.finished = rt.now().toISOString();
-  const dest = await archiveTarget(rt, job, String(rec.attempt));
-  rec.file = path.relative(rt.L.root, dest);
-  await save(rt, rec);
-  await fsp.rename(job.file, dest);
+  const { ext } = splitExt(path.basename(job.file));
+  await relocate(rt, rec, job.file, rt.L.archive, `${job.id}.${rec.attempt}${ext ? `.${ext}` : ''}`, announce);
   rt.telemetry.sync();
   rt.hooks.terminal?.(rec);
   return rec;
@@ -122,7 +109,7 @@ export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Ou
     rec.times.started = rt.now().toISOString();
     setStage(rt, rec, 'apply');
     await save(rt, rec); // write-ahead: durable before the first change
-    emit(rt, rec, 'wo_started', { attempt: rec.attempt, title: rec.title });
+    emit(rt, rec, 'wo_started', { title: rec.title });
     const pc = phaseContext(rt, rec, ctl);
 
     applied = true;
@@ -156,8 +143,9 @@ export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Ou
     setStage(rt, rec, 'commit');
     rec.rolled_back = false;
     delete rec.error;
-    await finish(rt, job, rec, 'succeeded');
-    emit(rt, rec, 'wo_completed', { attempt: rec.attempt, files: rec.files.length, duration_ms: Date.parse(rec.times.finished!) - Date.parse(rec.times.started!) });
+    await finish(rt, job, rec, 'succeeded', () =>
+      emit(rt, rec, 'wo_completed', { files: rec.files.length, duration_ms: Date.parse(rec.times.finished!) - Date.parse(rec.times.started!) }),
+    );
     await rt.hooks.accepted?.(rec.files.map((f) => f.path));
     return { rec };
   } catch (err) {
@@ -206,8 +194,9 @@ async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { m
   }
   const status: Status = e.code === 'CANCELLED' ? 'cancelled' : 'failed';
   if (e.code === 'INTERRUPTED') rec.given_up = (rec.tries ?? 1) >= cfg.attempts;
-  await finish(rt, job, rec, status);
-  emit(rt, rec, status === 'cancelled' ? 'wo_cancelled' : 'wo_failed', { ok: false, code: e.code, message: e.message.slice(0, 2000), rolled_back: rec.rolled_back });
+  await finish(rt, job, rec, status, () =>
+    emit(rt, rec, status === 'cancelled' ? 'wo_cancelled' : 'wo_failed', { ok: false, code: e.code, message: e.message.slice(0, 2000), rolled_back: rec.rolled_back }),
+  );
   return { rec };
 }
 
@@ -222,8 +211,7 @@ async function dryRun(rt: Runtime, job: Job, rec: WoRecord, ops: FileOp[]): Prom
   rec.dry_run = true;
   rec.times.started = rt.now().toISOString();
   setStage(rt, rec, 'commit');
-  await finish(rt, job, rec, 'succeeded');
-  emit(rt, rec, 'wo_completed', { dry_run: true, will_change: steps.filter((s) => s.verdict === 'will change').length });
+  await finish(rt, job, rec, 'succeeded', () => emit(rt, rec, 'wo_completed', { dry_run: true, will_change: steps.filter((s) => s.verdict === 'will change').length }));
   return rec;
 }
 
@@ -256,8 +244,9 @@ async function runRoute(rt: Runtime, job: Job, rec: WoRecord): Promise<WoRecord>
     }
   });
   setStage(rt, rec, 'commit');
-  await finish(rt, job, rec, 'routed');
-  for (const d of deliveries) rt.telemetry.emit('router', 'wo_routed', { wo_id: d.wo_id, lane: d.lane, from: rec.wo_id });
+  await finish(rt, job, rec, 'routed', () => {
+    for (const d of deliveries) rt.telemetry.emit('router', 'wo_routed', { wo_id: d.wo_id, lane: d.lane, from: rec.wo_id });
+  });
   return rec;
 }
 

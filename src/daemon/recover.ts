@@ -5,7 +5,8 @@ import { TERMINAL, type WoRecord } from '../state/record.js';
 import { sha256, splitExt } from '../util/fsx.js';
 import { parseWo } from '../wo/parse.js';
 import { killGroup, sameProcess } from '../exec/proc.js';
-import { emit, save, type Runtime } from './runtime.js';
+import { emit, save, TERMINAL_EVENT, type Runtime } from './runtime.js';
+import { readTelemetry } from '../state/telemetry.js';
 import { rollbackCrashed } from './lifecycle.js';
 import { isIgnoredName } from './intake.js';
 import { ENTRY_LANE } from './admit.js';
@@ -16,6 +17,13 @@ export interface Resumable {
   lane: string;
   received: string;
   approved: boolean;
+}
+
+let announcedCache: Set<string> | undefined;
+/** Terminal events already in the telemetry stream (`wo_id#attempt#event`), read once per recovery. */
+function announced(rt: Runtime): Set<string> {
+  announcedCache ??= new Set(readTelemetry(rt.L.telemetry).filter((e) => e.wo_id).map((e) => `${e.wo_id}#${e.attempt}#${e.event}`));
+  return announcedCache;
 }
 
 /** The record id a claimed file belongs to (undefined when it does not parse: admission rejects it). */
@@ -55,21 +63,46 @@ async function endInterrupted(rt: Runtime, file: string, rec: WoRecord, message:
   const { ext } = splitExt(path.basename(file));
   rec.file = path.relative(rt.L.root, path.join(rt.L.archive, `${rec.wo_id}.${rec.attempt}${ext ? `.${ext}` : ''}`));
   await save(rt, rec);
-  await archiveAs(rt, file, rec);
   emit(rt, rec, 'wo_failed', { ok: false, code: 'INTERRUPTED', message, rolled_back: rec.rolled_back, ...(givenUp ? { given_up: true } : {}) });
+  await archiveAs(rt, file, rec);
   rt.hooks.terminal?.(rec);
 }
 
-/** Resolve one file found in processing/: finish, roll back, end, or hand back for (re)admission. */
-async function recoverOne(rt: Runtime, file: string, name: string, lane: string): Promise<Resumable | undefined> {
+/** Resolve one file found in processing/ or hold/: finish, roll back, end, or hand back for (re)admission. */
+async function recoverOne(rt: Runtime, file: string, name: string, lane: string | undefined): Promise<Resumable | undefined> {
   const bytes = await fsp.readFile(file);
-  const id = idOf(rt, bytes, name, lane);
-  const rec = id ? await rt.store.read(id) : undefined;
-  const received = rec?.times?.received ?? new Date().toISOString();
-  const fresh: Resumable = { file, name: rec?.source_name ?? name, lane, received, approved: false };
-  if (!rec || rec.sha256 !== sha256(bytes)) return fresh;
+  const digest = sha256(bytes);
+  let rec: WoRecord | undefined;
+  if (lane) {
+    const id = idOf(rt, bytes, name, lane);
+    rec = id ? await rt.store.read(id) : undefined;
+  } else {
+    rec = await recordNaming(rt, file, digest);
+    if (!rec) return undefined; // a held file whose record does not know it: left for a person (wo status shows holds)
+  }
+  const asNew = (): Resumable | undefined => (lane ? { file, name, lane, received: new Date().toISOString(), approved: false } : undefined);
+  if (!rec || rec.sha256 !== digest) return asNew();
+  const want = path.resolve(rt.L.root, rec.file);
+  if (want !== file) {
+    // A new submission of content that already ended (claimed after the record finished) is admitted afresh.
+    const claimedAt = (await fsp.stat(file)).ctimeMs;
+    if (rec.times?.finished && claimedAt > Date.parse(rec.times.finished)) return asNew();
+    if (await fsp.lstat(want).then(() => true, () => false)) return asNew();
+    if (!want.startsWith(rt.L.root + path.sep)) return undefined;
+    // The record is ahead of the file (a write-ahead move was interrupted): finish the move it names.
+    await fsp.mkdir(path.dirname(want), { recursive: true, mode: 0o700 });
+    await fsp.rename(file, want);
+    file = want;
+    if (!want.startsWith(rt.L.processing + path.sep)) return undefined;
+  }
+  lane ??= rec.lane;
+  const received = rec.times?.received ?? new Date().toISOString();
+  const fresh: Resumable = { file, name: rec.source_name ?? name, lane, received, approved: false };
   if (TERMINAL.has(rec.status)) {
-    await archiveAs(rt, file, rec); // the crash fell between the terminal record and the archive move
+    // The crash fell between the terminal record and the archive move: announce it if that was lost too.
+    const event = TERMINAL_EVENT[rec.status];
+    if (event && !announced(rt).has(`${rec.wo_id}#${rec.attempt}#${event}`)) emit(rt, rec, event, { ok: rec.status === 'succeeded', recovered: true, ...(rec.error ? { code: rec.error.code } : {}) });
+    await archiveAs(rt, file, rec);
     return undefined;
   }
   if (rec.status === 'running') {
@@ -93,9 +126,17 @@ async function recoverOne(rt: Runtime, file: string, name: string, lane: string)
   return { ...fresh, approved: rec.approved === true };
 }
 
-/** Recover every file in processing/<lane>/, oldest first. */
+/** The record that names `file` as where its WO is (held files: their name is `<wo_id>.<ext>`). */
+async function recordNaming(rt: Runtime, file: string, digest: string): Promise<WoRecord | undefined> {
+  const stem = path.basename(file).replace(/(\.\d+)?\.(ya?ml|json)$/i, '');
+  const rec = await rt.store.read(stem).catch(() => undefined);
+  return rec && rec.sha256 === digest ? rec : undefined;
+}
+
+/** Recover every file in processing/<lane>/ (oldest first), then held files whose record moved on. */
 export async function recoverAll(rt: Runtime): Promise<Resumable[]> {
   const out: Resumable[] = [];
+  announcedCache = undefined;
   let lanes: string[];
   try {
     lanes = (await fsp.readdir(rt.L.processing, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -118,6 +159,15 @@ export async function recoverAll(rt: Runtime): Promise<Resumable[]> {
       } catch (err) {
         rt.log.error({ file: path.join(dir, e.name), err: String(err) }, 'recovery of a claimed WO failed; it stays in processing/ for the next start');
       }
+    }
+  }
+  for (const name of await fsp.readdir(rt.L.hold).catch(() => [] as string[])) {
+    if (isIgnoredName(name)) continue;
+    try {
+      const r = await recoverOne(rt, path.join(rt.L.hold, name), name, undefined);
+      if (r) out.push(r);
+    } catch (err) {
+      rt.log.error({ file: path.join(rt.L.hold, name), err: String(err) }, 'recovery of a held WO failed; it stays in hold/');
     }
   }
   return out;

@@ -7,7 +7,7 @@ import type { StateStore } from '../state/store.js';
 import type { Telemetry, Agent, EventName } from '../state/telemetry.js';
 import { stageIndex, STAGES, type Stage, type WoRecord, type WoType } from '../state/record.js';
 import type { WorkOrder } from '../wo/parse.js';
-import { moveUnique, splitExt, writeJsonAtomic } from '../util/fsx.js';
+import { freePath, moveUnique, splitExt, writeJsonAtomic } from '../util/fsx.js';
 import type { ErrorCode } from '../errors.js';
 
 export interface Logger {
@@ -110,9 +110,31 @@ export async function save(rt: Runtime, rec: WoRecord): Promise<void> {
 }
 
 /** Emit a telemetry event about a WO. */
-export function emit(rt: Runtime, rec: Pick<WoRecord, 'wo_id' | 'type' | 'lane'>, event: EventName, fields: Record<string, unknown> = {}, agent?: Agent): void {
-  rt.telemetry.emit(agent ?? agentFor(rec.type), event, { wo_id: rec.wo_id, lane: rec.lane, ...fields });
+export function emit(rt: Runtime, rec: Pick<WoRecord, 'wo_id' | 'type' | 'lane'> & { attempt?: number }, event: EventName, fields: Record<string, unknown> = {}, agent?: Agent): void {
+  rt.telemetry.emit(agent ?? agentFor(rec.type), event, { wo_id: rec.wo_id, lane: rec.lane, ...(rec.attempt !== undefined ? { attempt: rec.attempt } : {}), ...fields });
 }
+
+/**
+ * Move a WO file into a daemon-owned folder, write-ahead: the record names the destination and is durable
+ * before the rename, so a crash in between (or a rename lost with the page cache) is finished by recovery,
+ * which trusts the record.
+ */
+export async function relocate(rt: Runtime, rec: WoRecord, from: string, dir: string, name: string, afterSave?: () => void): Promise<string> {
+  const dest = await freePath(dir, name);
+  rec.file = path.relative(rt.L.root, dest);
+  await save(rt, rec);
+  afterSave?.(); // e.g. the terminal telemetry: emitted while the file still tells recovery to check for it
+  await fsp.rename(from, dest);
+  return dest;
+}
+
+/** The telemetry event that announces a terminal status (none for routed/reverted: theirs are per step). */
+export const TERMINAL_EVENT: Partial<Record<WoRecord['status'], EventName>> = {
+  succeeded: 'wo_completed',
+  failed: 'wo_failed',
+  cancelled: 'wo_cancelled',
+  rejected: 'wo_rejected',
+};
 
 /** Archive a WO file as `<wo_id>.<suffix>.<ext>` (never replacing), returning the new path. */
 export async function archiveFile(rt: Runtime, file: string, id: string, suffix: string): Promise<string> {

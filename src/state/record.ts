@@ -92,8 +92,6 @@ export interface WoRecord {
   routed_ids?: string[];
   /** exec WO without `paths`: its command effects cannot be rolled back. */
   unrollbackable?: boolean;
-  /** Where a WO is being moved to hold/ (set just before the move). */
-  hold_file?: string;
   /** Approved by a person (policy hold lifted). */
   approved?: boolean;
   /** Attempts made since this content was submitted or retried (crash loops give up at config.attempts). */

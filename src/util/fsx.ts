@@ -110,6 +110,15 @@ function* candidates(name: string): Generator<string> {
   for (let n = 1; n < 100_000; n++) yield ext ? `${stem}.${n}.${ext}` : `${stem}.${n}`;
 }
 
+/** The first free path for `name` in a folder only this daemon writes (numbered variants when taken). */
+export async function freePath(dir: string, name: string): Promise<string> {
+  for (const cand of candidates(name)) {
+    const p = path.join(dir, cand);
+    if (!(await exists(p))) return p;
+  }
+  throw new Error(`no free name for ${name} in ${dir}`);
+}
+
 export interface MoveOptions {
   /**
    * `owned`: only this daemon writes the destination folder, so "check, then rename" is race-free.
