@@ -26,6 +26,14 @@ function announced(rt: Runtime): Set<string> {
   return announcedCache;
 }
 
+/** Emit a terminal record's event when a crash lost it (it is written between the record and the move). */
+function announceIfLost(rt: Runtime, rec: WoRecord): void {
+  const event = TERMINAL.has(rec.status) ? TERMINAL_EVENT[rec.status] : undefined;
+  if (event && !announced(rt).has(`${rec.wo_id}#${rec.attempt}#${event}`)) {
+    emit(rt, rec, event, { ok: rec.status === 'succeeded', recovered: true, ...(rec.error ? { code: rec.error.code } : {}) });
+  }
+}
+
 /** The record id a claimed file belongs to (undefined when it does not parse: admission rejects it). */
 function idOf(rt: Runtime, bytes: Buffer, name: string, lane: string): string | undefined {
   if (lane === ENTRY_LANE) return `route-${sha256(bytes).slice(0, 8)}`;
@@ -93,15 +101,17 @@ async function recoverOne(rt: Runtime, file: string, name: string, lane: string 
     await fsp.mkdir(path.dirname(want), { recursive: true, mode: 0o700 });
     await fsp.rename(file, want);
     file = want;
-    if (!want.startsWith(rt.L.processing + path.sep)) return undefined;
+    if (!want.startsWith(rt.L.processing + path.sep)) {
+      announceIfLost(rt, rec);
+      return undefined;
+    }
   }
   lane ??= rec.lane;
   const received = rec.times?.received ?? new Date().toISOString();
   const fresh: Resumable = { file, name: rec.source_name ?? name, lane, received, approved: false };
   if (TERMINAL.has(rec.status)) {
     // The crash fell between the terminal record and the archive move: announce it if that was lost too.
-    const event = TERMINAL_EVENT[rec.status];
-    if (event && !announced(rt).has(`${rec.wo_id}#${rec.attempt}#${event}`)) emit(rt, rec, event, { ok: rec.status === 'succeeded', recovered: true, ...(rec.error ? { code: rec.error.code } : {}) });
+    announceIfLost(rt, rec);
     await archiveAs(rt, file, rec);
     return undefined;
   }
