@@ -136,9 +136,11 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
       } else if (d && heal) {
         const res = await restore(rootReal, g.vault, spec, ev.set.index);
         if (res.ok) {
-          alertRestored(ctx, spec.path, { sha256: res.sha256, mode: res.mode, kept });
+          if (!res.already) alertRestored(ctx, spec.path, { sha256: res.sha256, mode: res.mode, kept });
           const fresh = { ...spec, ...(res.sha256 && !spec.sha256 ? { sha256: res.sha256, fromVault: true } : {}) };
           d = detectDrift([fresh], [await observe(rootReal, g.vault, fresh, now())])[0];
+          // Healthy after the restore: anything seen now (deleted again at once, …) is a new change.
+          if (d) alertDrift(ctx, d);
         } else if (changed) {
           alertNotRestored(ctx, spec.path, res.why);
         }

@@ -5,7 +5,8 @@ import { absOf, checkParents, UnsafePath } from './paths.js';
 import type { Drift, ProtectedSpec } from './types.js';
 import { updateIndex, vaultGet, vaultPut, VaultCorrupt, VaultMissing, type VaultIndex } from './vault.js';
 
-export type RestoreResult = { ok: true; sha256?: string; mode?: number } | { ok: false; why: string };
+/** `already`: it was back (made by someone else) before the restore ran. */
+export type RestoreResult = { ok: true; sha256?: string; mode?: number; already?: boolean } | { ok: false; why: string };
 
 /** Whether a drift is one the vault can undo (content or mode changed, or the path vanished). */
 export function restorable(spec: ProtectedSpec, d: Drift): boolean {
@@ -42,6 +43,7 @@ export async function restore(rootReal: string, vaultDir: string, spec: Protecte
     }
     if (st?.isSymbolicLink()) return { ok: false, why: 'a symlink is in its place; not replacing it' };
     if (spec.kind === 'dir') {
+      if (st?.isDirectory()) return { ok: true, already: true };
       if (st) return { ok: false, why: 'something that is not a folder is in its place; not replacing it' };
       await fsp.mkdir(abs, { mode: 0o700 });
       return { ok: true };
