@@ -2,58 +2,61 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
-import { parseWo, decodeDocument, kindOf, type ParseResult } from '../wo/parse.js';
+import { parseWo, decodeDocument, kindOf } from '../wo/parse.js';
 import { planRoute } from '../processors/route.js';
 import { lexicalTarget } from '../policy/paths.js';
 import { UsageError } from '../errors.js';
 import { declaredPaths } from '../daemon/admit.js';
+import { sha256 } from '../util/fsx.js';
 
 export interface CheckedFile {
   file: string;
   bytes: Buffer;
-  result: ParseResult;
-  /** Problems beyond the schema (paths outside the root, …). */
-  pathErrors: { path: string; message: string }[];
+  sha256: string;
+  /** Empty when the daemon would take it. */
+  errors: { path: string; message: string }[];
+  warnings: string[];
+  /** The id its record will have (ENTRY: `route-<sha8>`). */
+  id?: string;
+  type?: string;
+  /** ENTRY: how many WOs it routes. */
+  routes?: number;
 }
 
-/** Read and validate a WO file as the daemon would for `lane`. */
+/** Read and validate a WO file as the daemon would for `lane` (schema, then path confinement). */
 export async function checkWoFile(file: string, root: string, lane: string): Promise<CheckedFile> {
   const config = await loadConfig(root);
-  let st;
-  try {
-    st = await fsp.stat(file);
-  } catch {
-    throw new UsageError(`cannot read ${file}: no such file`);
-  }
+  const st = await fsp.stat(file).catch(() => undefined);
+  if (!st) throw new UsageError(`cannot read ${file}: no such file`);
   if (!st.isFile()) throw new UsageError(`${file} is not a regular file`);
-  if (st.size > config.limits.wo_bytes) {
-    return { file, bytes: Buffer.alloc(0), result: { ok: false, code: 'PARSE_ERROR', errors: [{ path: '(file)', message: `the file is ${st.size} bytes, over the limit of ${config.limits.wo_bytes}` }], sha256: '' }, pathErrors: [] };
-  }
+  const base = { file, bytes: Buffer.alloc(0), sha256: '', warnings: [] as string[] };
+  if (st.size > config.limits.wo_bytes) return { ...base, errors: [{ path: '(file)', message: `the file is ${st.size} bytes, over the limit of ${config.limits.wo_bytes} (limits.wo_bytes)` }] };
   const bytes = await fsp.readFile(file);
   const name = path.basename(file);
+  const digest = sha256(bytes);
   if (lane === 'ENTRY') {
     const kind = kindOf(name);
     const doc = kind ? decodeDocument(bytes.toString('utf8'), kind) : { ok: false as const, message: 'a WO file name ends in .yaml, .yml or .json' };
-    if (!doc.ok) return { file, bytes, result: { ok: false, code: 'PARSE_ERROR', errors: [{ path: '(file)', message: doc.message }], sha256: '' }, pathErrors: [] };
+    if (!doc.ok) return { ...base, bytes, sha256: digest, errors: [{ path: '(file)', message: doc.message }] };
     try {
-      planRoute(doc.value, config, new Date());
+      const deliveries = planRoute(doc.value, config, new Date());
+      return { ...base, bytes, sha256: digest, errors: [], id: `route-${digest.slice(0, 8)}`, type: 'route', routes: deliveries.length };
     } catch (err) {
       const details = (err as { details?: { path: string; message: string }[] }).details;
-      return { file, bytes, result: { ok: false, code: 'INVALID', errors: details?.length ? details : [{ path: '(file)', message: (err as Error).message }], sha256: '' }, pathErrors: [] };
+      return { ...base, bytes, sha256: digest, errors: details?.length ? details : [{ path: '(file)', message: (err as Error).message }] };
     }
   }
-  const result = lane === 'ENTRY' ? parseWo(bytes, name, { ...config.limits, entry: true }) : parseWo(bytes, name, config.limits);
-  const pathErrors: { path: string; message: string }[] = [];
-  if (result.ok && lane !== 'ENTRY') {
-    for (const p of declaredPaths(result.wo)) {
-      try {
-        lexicalTarget(p, { root: path.resolve(root), allowedRoots: config.allowedRoots });
-      } catch (err) {
-        pathErrors.push({ path: p, message: (err as Error).message });
-      }
+  const result = parseWo(bytes, name, config.limits);
+  if (!result.ok) return { ...base, bytes, sha256: digest, errors: result.errors };
+  const errors: { path: string; message: string }[] = [];
+  for (const p of declaredPaths(result.wo)) {
+    try {
+      lexicalTarget(p, { root: path.resolve(root), allowedRoots: config.allowedRoots });
+    } catch (err) {
+      errors.push({ path: p, message: (err as Error).message });
     }
   }
-  return { file, bytes, result, pathErrors };
+  return { ...base, bytes, sha256: digest, errors, warnings: result.warnings, id: result.wo.wo_id!, type: result.wo.type };
 }
 
 /** Format errors as indented lines. */

@@ -122,6 +122,9 @@ export function validateWo(value: unknown, opts: ParseOptions): { ok: true; wo: 
   }
   const obj = value as Record<string, unknown>;
   const maybeId = typeof obj.wo_id === 'string' ? obj.wo_id : undefined;
+  if (Array.isArray(obj.wos)) {
+    return { ok: false, errors: [{ path: 'wos', message: 'a bundle {"wos": [...]} is routed by the ENTRY lane: drop it in bridge/inbox/ENTRY/ (wo submit --lane ENTRY)' }] };
+  }
   const parsed = schemaFor(opts).safeParse(obj);
   const errors: ParseError[] = [];
   if (!parsed.success) errors.push(...formatIssues(parsed.error.issues as never, () => []));

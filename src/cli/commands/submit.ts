@@ -34,11 +34,10 @@ with no daemon running it exits 1 after the timeout, saying so.`)
       const timeoutS = Number(opts.timeout);
       if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`--timeout ${opts.timeout}: give a number of seconds`);
       const c = await checkWoFile(file, root, lane);
-      if (!c.result.ok) throw new UsageError(`${file} is not a valid WO:\n${formatErrors(c.result.errors)}`);
-      if (c.pathErrors.length) throw new UsageError(`${file} would be refused:\n${formatErrors(c.pathErrors)}`);
-      for (const w of c.result.warnings) process.stderr.write(`${paint('warning', 'yellow')}: ${w}\n`);
+      if (c.errors.length) throw new UsageError(`${file} is not a valid WO:\n${formatErrors(c.errors)}`);
+      for (const w of c.warnings) process.stderr.write(`${paint('warning', 'yellow')}: ${w}\n`);
       const L = layout(root);
-      const id = lane === 'ENTRY' ? `route-${c.result.sha256.slice(0, 8)}` : c.result.wo.wo_id!;
+      const id = c.id!;
       const ext = path.extname(file).toLowerCase() || '.yaml';
       const dir = path.join(L.inbox, lane);
       await ensureDir(dir);
@@ -50,7 +49,7 @@ with no daemon running it exits 1 after the timeout, saying so.`)
         return;
       }
       if (!opts.json) process.stdout.write(`${id}\n`);
-      const r = await followWo(root, id, { timeoutMs: timeoutS * 1000, sha256: c.result.sha256, quiet: !!opts.json });
+      const r = await followWo(root, id, { timeoutMs: timeoutS * 1000, sha256: c.sha256, quiet: !!opts.json });
       if (opts.json) printJson({ wo_id: id, lane, status: r.rec?.status ?? null, record: r.rec ?? null, timed_out: r.timedOut });
       if (r.timedOut) {
         throw new CheckFailed(r.daemonRunning ? `${id} did not finish within ${timeoutS} s (still ${r.rec?.status ?? 'waiting to be claimed'}); follow it with wo show ${id}` : `no daemon is running on ${root}: ${id} waits in ${path.relative(root, dir)}/ (start one with npm start or wo daemon)`);

@@ -12,16 +12,14 @@ export function register(program: Command, name: string): void {
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: { root?: string; lane: string; json?: boolean }) => {
       const c = await checkWoFile(file, rootOf(opts), opts.lane);
-      const errors = c.result.ok ? c.pathErrors : c.result.errors;
-      const warnings = c.result.ok ? c.result.warnings : [];
       if (opts.json) {
-        printJson({ file, valid: errors.length === 0, ...(c.result.ok ? { wo_id: c.result.wo.wo_id, type: c.result.wo.type } : { code: c.result.code }), errors, warnings });
-        if (errors.length) process.exitCode = 2;
+        printJson({ file, valid: c.errors.length === 0, wo_id: c.id ?? null, type: c.type ?? null, ...(c.routes !== undefined ? { routes: c.routes } : {}), errors: c.errors, warnings: c.warnings });
+        if (c.errors.length) process.exitCode = 2;
         return;
       }
-      for (const w of warnings) process.stderr.write(`${paint('warning', 'yellow')}: ${w}\n`);
-      if (errors.length) throw new UsageError(`${file} is not a valid WO:\n${formatErrors(errors)}`);
-      const wo = c.result.ok ? c.result.wo : undefined;
-      process.stdout.write(`${paint('valid', 'green')}: ${file}${wo?.wo_id ? ` (${wo.wo_id}, ${wo.type})` : ''}\n`);
+      for (const w of c.warnings) process.stderr.write(`${paint('warning', 'yellow')}: ${w}\n`);
+      if (c.errors.length) throw new UsageError(`${file} is not a valid WO:\n${formatErrors(c.errors)}`);
+      const what = c.routes !== undefined ? `routes ${c.routes} WO${c.routes === 1 ? '' : 's'}` : `${c.id}, ${c.type}`;
+      process.stdout.write(`${paint('valid', 'green')}: ${file} (${what})\n`);
     });
 }
