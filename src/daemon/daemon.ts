@@ -122,12 +122,14 @@ export async function runDaemon(root: string): Promise<number> {
   // Guardrail (in-process).
   const { createGuardrail } = await import('../guardrail/index.js');
   let scheduler: Scheduler;
-  const guardrail = createGuardrail({
-    config,
-    telemetry,
-    isLocked: (rel) => scheduler?.lockedPaths().has(`${L.root}/${rel}`) ?? false,
-    log: (msg, extra) => log.info(extra ?? {}, msg),
-  });
+  const makeGuardrail = () =>
+    createGuardrail({
+      config,
+      telemetry,
+      isLocked: (rel) => scheduler?.lockedPaths().has(`${L.root}/${rel}`) ?? false,
+      log: (msg, extra) => log.info(extra ?? {}, msg),
+    });
+  let guardrail = makeGuardrail();
   hooks.accepted = (rels) => guardrail.acceptChange(rels);
   hooks.unlocked = (rels) => guardrail.unlocked(rels);
   hooks.terminal = (rec) => {
@@ -260,8 +262,15 @@ export async function runDaemon(root: string): Promise<number> {
   const reload = async (why: string) => {
     try {
       const next = await loadConfig(root);
+      const guardChanged = JSON.stringify([config.guardrail, config.notify]) !== JSON.stringify([next.guardrail, next.notify]);
       config = next;
       log.info({ why }, 'config reloaded');
+      if (guardChanged) {
+        // The guardrail reads its config at creation: replace it (the release closes whichever is current).
+        await guardrail.close();
+        guardrail = makeGuardrail();
+        await guardrail.start();
+      }
       intake.kickAll();
       scheduler.pump();
     } catch (err) {
