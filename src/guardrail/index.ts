@@ -94,6 +94,8 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
     const t = now();
     const wasHealthy = state.size === 0;
     let ev = await evaluate(config, rootReal, scope, isLocked, t);
+    // A scoped pass that concerns no protected path (most WOs' accepted/unlocked hooks) changes nothing: skip the writes.
+    if (scope !== null && ev.active.length === 0) return current;
     ev.set.problems.forEach(tellOnce);
     // A vault copy found corrupt while the file itself is intact: repair the copy from the file.
     const corrupt = ev.drift.filter((d) => d.kind === 'broken' && d.code === 'vault_corrupt').map((d) => d.path);
