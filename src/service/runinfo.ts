@@ -1,6 +1,7 @@
 /** What `g/run/` says about the daemon: daemon.json (pid, port, ready) and whether that pid still runs. */
 import fsp from 'node:fs/promises';
 import type { Layout } from '../layout.js';
+import { pidAlive } from '../exec/proc.js';
 
 export interface RunInfo {
   pid: number;
@@ -15,17 +16,6 @@ export type RunState =
   | { state: 'running'; info: RunInfo }
   | { state: 'stale'; info: RunInfo }
   | { state: 'unreadable'; error: string };
-
-/** True when a process with this pid exists (EPERM: it exists, owned by someone else). */
-export function pidExists(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Read daemon.json (falling back to the lock file) and judge it. */
 export async function readRunState(L: Layout): Promise<RunState> {
@@ -45,7 +35,7 @@ export async function readRunState(L: Layout): Promise<RunState> {
     }
     if (typeof info.pid !== 'number') return { state: 'unreadable', error: `${file}: no pid` };
     const withPort = { ...info, port: typeof info.port === 'number' ? info.port : null };
-    return pidExists(info.pid) ? { state: 'running', info: withPort } : { state: 'stale', info: withPort };
+    return pidAlive(info.pid) ? { state: 'running', info: withPort } : { state: 'stale', info: withPort };
   }
   return { state: 'absent' };
 }
