@@ -5,7 +5,7 @@ import { CheckFailed, UsageError } from '../errors.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
 import { moveUnique, sha256File, splitExt, writeJsonAtomic } from '../util/fsx.js';
 import { readManifest, restoreSnapshot } from '../snapshot/backup.js';
-import { emit, logRollback, relocate, save, type Runtime } from './runtime.js';
+import { emit, logRollback, newRecord, relocate, save, type Runtime } from './runtime.js';
 import type { Scheduler } from './scheduler.js';
 
 export const ACTIONS = ['approve', 'reject', 'retry', 'cancel', 'rollback'] as const;
@@ -27,6 +27,15 @@ async function recordOf(rt: Runtime, id: string): Promise<WoRecord> {
   return rec;
 }
 
+/** A WO's record; a claimed WO still waiting in the queue (no record yet) gets a fresh `queued` one. */
+async function currentRecord(env: ActionEnv, id: string): Promise<WoRecord> {
+  const rec = await env.rt.store.read(id);
+  const queued = env.scheduler?.queued(id);
+  if (queued && (!rec || TERMINAL.has(rec.status))) return newRecord(env.rt, queued, rec);
+  if (!rec) throw new CheckFailed(`no WO with id ${id} (no g/followup/state/${id}.json)`);
+  return rec;
+}
+
 function wrongState(rec: WoRecord, action: Action, allowed: string): CheckFailed {
   return new CheckFailed(`cannot ${action} ${rec.wo_id}: it is ${rec.status}; ${action} applies to ${allowed} WOs`);
 }
@@ -34,7 +43,7 @@ function wrongState(rec: WoRecord, action: Action, allowed: string): CheckFailed
 /** Perform an action; returns the record after it. */
 export async function act(env: ActionEnv, action: Action, id: string, opts: { force?: boolean } = {}): Promise<WoRecord> {
   const { rt } = env;
-  const rec = await recordOf(rt, id);
+  const rec = await currentRecord(env, id);
   const abs = path.resolve(rt.L.root, rec.file);
   switch (action) {
     case 'approve': {

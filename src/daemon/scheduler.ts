@@ -128,6 +128,11 @@ export class Scheduler {
     return true;
   }
 
+  /** The queued (not yet running) job with this id. */
+  queued(id: string): Job | undefined {
+    return this.queue.find((j) => j.id === id);
+  }
+
   /** Remove a queued (not running) job; returns it. */
   dequeue(id: string): Job | undefined {
     const i = this.queue.findIndex((j) => j.id === id);

@@ -238,4 +238,24 @@ describe('processors and policy through the real daemon', () => {
     await waitFor(() => readRecord(root, 'WO-EXEC-ALONE')?.status === 'succeeded');
     expect(readRecord(root, 'WO-EXEC-ALONE')!.unrollbackable).toBe(true);
   });
+
+  it('wo cancel and wo reject also work on a WO still waiting in the queue', async () => {
+    const root = tempRoot('http:\n  enabled: false\nconcurrency: 1\npolicy:\n  autonomy: auto\n');
+    daemon = await startDaemon(root);
+    dropComplete(root, 'CLC', 'block.yaml', 'wo_id: WO-BLOCKER\ntitle: t\ntype: exec\npaths: [b]\ncommands: ["sleep 3"]\n');
+    await waitFor(() => readRecord(root, 'WO-BLOCKER')?.status === 'running');
+    dropComplete(root, 'CLC', 'q1.yaml', 'wo_id: WO-Q1\ntitle: t\ntype: apply_patch\nfiles:\n  - {path: q1.txt, content: x}\n');
+    dropComplete(root, 'CLC', 'q2.yaml', 'wo_id: WO-Q2\ntitle: t\ntype: apply_patch\nfiles:\n  - {path: q2.txt, content: x}\n');
+    await waitFor(() => readEvents(root).filter((e) => e.event === 'wo_received' && /WO-Q/.test(e.wo_id)).length === 2);
+    const c = runCli(['cancel', 'WO-Q1'], { root });
+    expect(c.code, c.stderr).toBe(0);
+    const r = runCli(['reject', 'WO-Q2'], { root });
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(() => readRecord(root, 'WO-BLOCKER')?.status === 'succeeded', { timeout: 20_000 });
+    expect(readRecord(root, 'WO-Q1')).toMatchObject({ status: 'cancelled' });
+    expect(readRecord(root, 'WO-Q2')).toMatchObject({ status: 'rejected' });
+    expect(fs.existsSync(path.join(root, 'q1.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'q2.txt'))).toBe(false);
+    expect(fs.readdirSync(path.join(root, 'bridge/processing/CLC'))).toEqual([]);
+  });
 });
