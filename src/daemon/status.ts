@@ -1,4 +1,6 @@
 /** The status report (`wo status --json`, `/api/status`): daemon, guardrail, counts, recent WOs. Works with the daemon down. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { layout, type Layout } from '../layout.js';
 import { readJson } from '../util/fsx.js';
 import { readLock } from './lock.js';
@@ -65,13 +67,28 @@ export function summary(r: WoRecord) {
   };
 }
 
+/** WO files waiting: in the inboxes (not yet claimed) and in processing/ (claimed, queued or running). */
+async function pending(L: Layout): Promise<{ inbox: number; processing: number }> {
+  const count = async (dir: string) => {
+    let n = 0;
+    for (const lane of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (!lane.isDirectory()) continue;
+      n += (await fsp.readdir(path.join(dir, lane.name)).catch(() => [] as string[])).filter((f) => !f.startsWith('.')).length;
+    }
+    return n;
+  };
+  const [inbox, processing] = await Promise.all([count(L.inbox), count(L.processing)]);
+  return { inbox, processing };
+}
+
 /** Build the whole status report. */
 export async function buildStatus(root: string, opts: { limit?: number } = {}) {
   const L = layout(root);
-  const [daemon, recs, guardrail] = await Promise.all([
+  const [daemon, recs, guardrail, files] = await Promise.all([
     daemonState(L),
     new StateStore(L.state).list(),
     import('../guardrail/index.js').then((g) => g.readHealth(L.root)).catch(() => undefined),
+    pending(L),
   ]);
   const counts: Record<string, number> = Object.fromEntries(STATUSES.map((s) => [s, 0]));
   for (const r of recs) counts[r.status] = (counts[r.status] ?? 0) + 1;
@@ -79,6 +96,7 @@ export async function buildStatus(root: string, opts: { limit?: number } = {}) {
     daemon,
     guardrail: guardrail ?? { healthy: null, checked_at: null, note: 'the guardrail has not run on this root yet' },
     counts,
+    pending: files,
     wos: recs.slice(0, opts.limit ?? 20).map(summary),
   };
 }

@@ -29,6 +29,7 @@ export function renderStatus(r: Report): string {
   for (const x of g.drift ?? []) lines.push(`         - ${x.path}: ${x.why ?? x.code ?? 'drift'}`);
   const counts = Object.entries(r.counts).filter(([, n]) => n > 0).map(([s, n]) => `${paint(s, statusColor(s))} ${n}`);
   lines.push(`counts   ${counts.length ? counts.join('  ') : 'no WOs yet'}`);
+  if (r.pending.inbox || r.pending.processing) lines.push(`pending  ${r.pending.inbox} in inboxes, ${r.pending.processing} claimed (queued or running)`);
   if (r.wos.length) {
     lines.push('', 'recent WOs:');
     for (const w of r.wos) {
