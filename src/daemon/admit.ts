@@ -18,7 +18,10 @@ export function declaredPaths(wo: WorkOrder): string[] {
 
 /** A route job's WorkOrder stand-in: the entry file itself. */
 function routeWo(name: string, doc: unknown): WorkOrder {
-  const title = typeof (doc as { title?: unknown })?.title === 'string' ? `route: ${(doc as { title: string }).title}` : `route: ${name}`;
+  const wos = (doc as { wos?: unknown })?.wos;
+  const title = Array.isArray(wos)
+    ? `route: bundle of ${wos.length} WO${wos.length === 1 ? '' : 's'} (${name})`
+    : typeof (doc as { title?: unknown })?.title === 'string' ? `route: ${(doc as { title: string }).title}` : `route: ${name}`;
   return {
     wo_id: undefined, title, type: 'route', priority: 'P2', owner: undefined, created_at: undefined, description: undefined, lane: undefined,
     dry_run: false, files: [], patches: [], delete: [], commands: [], idempotent: true, paths: [], post_verify: [], tests: [],

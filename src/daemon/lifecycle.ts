@@ -141,6 +141,7 @@ export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Ou
       }
     }
     setStage(rt, rec, 'commit');
+    rec.plan = capDiffs(planSteps(ops)); // what changed, with the diffs (the dashboard shows them)
     rec.rolled_back = false;
     delete rec.error;
     await finish(rt, job, rec, 'succeeded', () =>
@@ -154,6 +155,12 @@ export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Ou
   } finally {
     await rt.hooks.unlocked?.([...targets.values()].map((t) => t.rel));
   }
+}
+
+const MAX_DIFF = 64 * 1024;
+/** Keep recorded diffs to a bounded size (a 10 MiB new file must not bloat its state record). */
+function capDiffs(steps: PlanStep[]): PlanStep[] {
+  return steps.map((st) => (st.diff && st.diff.length > MAX_DIFF ? { ...st, diff: `${st.diff.slice(0, MAX_DIFF)}\n… (diff truncated at ${MAX_DIFF} bytes)\n` } : st));
 }
 
 function abortError(why: AbortWhy | undefined): WoError {
@@ -207,7 +214,7 @@ async function dryRun(rt: Runtime, job: Job, rec: WoRecord, ops: FileOp[]): Prom
     for (const c of list) steps.push({ step: `${phase}: ${commandText(c)}`, cmd: commandText(c), verdict: 'unknown' });
   }
   for (const t of job.wo.tests) steps.push({ step: `test '${t.name}': ${commandText(t.command)}`, cmd: commandText(t.command), verdict: 'unknown' });
-  rec.plan = steps;
+  rec.plan = capDiffs(steps);
   rec.dry_run = true;
   rec.times.started = rt.now().toISOString();
   setStage(rt, rec, 'commit');

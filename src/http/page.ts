@@ -29,6 +29,8 @@ select, input, button { font:inherit; padding:4px 8px; border:1px solid var(--li
 button.approve { border-color:var(--green); color:var(--green); } button.reject, button.cancel { border-color:var(--red); color:var(--red); }
 button:disabled { opacity:.5; }
 table { width:100%; border-collapse:collapse; }
+.scroll { overflow-x:auto; }
+td.id, td:first-child { word-break:break-all; }
 th, td { text-align:left; padding:5px 6px; border-bottom:1px solid var(--line); vertical-align:top; }
 td.id { white-space:nowrap; }
 th { font-size:12px; color:var(--muted); font-weight:600; }
@@ -340,8 +342,8 @@ const BODY = String.raw`
         <select id="fLane" aria-label="lane"><option value="">all lanes</option></select>
         <input id="fText" type="search" placeholder="filter text (id, title, error…)" aria-label="text filter">
       </div>
-      <table><thead><tr><th>id</th><th>title</th><th>lane</th><th>type</th><th>status</th><th>progress</th><th>received</th></tr></thead>
-      <tbody id="rows"></tbody></table>
+      <div class="scroll"><table><thead><tr><th>id</th><th>title</th><th>lane</th><th>type</th><th>status</th><th>progress</th><th>received</th></tr></thead>
+      <tbody id="rows"></tbody></table></div>
     </section>
   </div>
   <div>
