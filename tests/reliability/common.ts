@@ -144,14 +144,14 @@ export function checkInvariants(root: string, wos: { id: string; kind: Kind; pre
   return f;
 }
 
-/** Pids and pgids of live processes whose pgid or ppid is in `pgids`, or whose args match. */
+/** Live (not zombie: a zombie is dead, only not yet reaped by init) processes whose pgid or pid is in `pgids`. */
 export function processesIn(pgids: number[]): { pid: number; pgid: number; args: string }[] {
-  const r = spawnSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
+  const r = spawnSync('ps', ['-eo', 'pid=,pgid=,stat=,args='], { encoding: 'utf8' });
   return r.stdout
     .split('\n')
-    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ pid: Number(m[1]), pgid: Number(m[2]), args: m[3]! }))
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && !m[3]!.startsWith('Z'))
+    .map((m) => ({ pid: Number(m[1]), pgid: Number(m[2]), args: m[4]! }))
     .filter((p) => pgids.includes(p.pgid) || pgids.includes(p.pid));
 }
 
