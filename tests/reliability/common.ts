@@ -40,7 +40,7 @@ export function woText(id: string, kind: Kind): string {
 }
 
 /** Write a file complete at once (hidden temp, u+x, rename), as `wo submit` does. */
-export function dropAtomic(dir: string, name: string, text: string): void {
+export function dropAtomic(dir: string, name: string, text: string | Uint8Array): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = path.join(dir, `.${name}.tmp`);
   fs.writeFileSync(tmp, text, { mode: 0o700 });
