@@ -11,7 +11,8 @@ export const size = (quick: number, full: number) => (FULL ? full : quick);
 /** Per-test timeouts generous enough for a loaded 2-core machine. */
 export const T = (quickMs: number, fullMs: number) => size(quickMs, fullMs);
 
-export const CONFIG = 'http:\n  enabled: false\nconcurrency: 4\nintake:\n  rescan_s: 2\n';
+/** auto: the storm's command WOs (mkdir runs/<id>.$$) run without approval. */
+export const CONFIG = 'http:\n  enabled: false\nconcurrency: 4\nintake:\n  rescan_s: 2\npolicy:\n  autonomy: auto\n';
 
 /** A small seeded PRNG (mulberry32) so a failing storm can be replayed with its seed. */
 export function rng(seed: number): () => number {
@@ -35,7 +36,8 @@ export function woText(id: string, kind: Kind): string {
   const rel = `out/${id}.txt`;
   const lines = [`wo_id: ${id}`, `title: "reliability ${id}"`, 'type: apply_patch', 'files:', `  - path: ${rel}`, `    content: ${JSON.stringify(contentOf(id))}`];
   if (kind === 'verify') lines.push('post_verify:', `  - "test -f ${rel}"`);
-  if (kind === 'command') lines.push('commands:', '  - "true"');
+  // Each start of the command leaves its own folder: more than one means it ran twice.
+  if (kind === 'command') lines.push('commands:', `  - "mkdir -p runs && mkdir runs/${id}.$$"`);
   return lines.join('\n') + '\n';
 }
 
@@ -107,6 +109,8 @@ export function checkInvariants(root: string, wos: { id: string; kind: Kind; pre
     archived.set(id, (archived.get(id) ?? 0) + 1);
   }
   const problem = (s: string) => { if (f.problems.length < 20) f.problems.push(s); };
+  const runs = new Map<string, number>();
+  for (const n of fs.existsSync(path.join(root, 'runs')) ? fs.readdirSync(path.join(root, 'runs')) : []) runs.set(n.split('.')[0]!, (runs.get(n.split('.')[0]!) ?? 0) + 1);
   for (const w of wos) {
     const rec = readRecord(root, w.id);
     if (!rec || !TERMINAL.has(rec.status)) {
@@ -117,9 +121,11 @@ export function checkInvariants(root: string, wos: { id: string; kind: Kind; pre
     const succeededAttempts = (rec.attempts ?? []).filter((a: { status: string }) => a.status === 'succeeded').length + (rec.status === 'succeeded' ? 1 : 0);
     const nCompleted = completed.get(w.id) ?? 0;
     const nArchived = archived.get(w.id) ?? 0;
-    if (succeededAttempts > 1 || nCompleted > 1 || (rec.status === 'succeeded' && nCompleted !== 1) || nArchived !== 1) {
+    const nRuns = runs.get(w.id) ?? 0;
+    const runsBad = w.kind === 'command' && (nRuns > 1 || (rec.status === 'succeeded' && nRuns !== 1));
+    if (succeededAttempts > 1 || nCompleted > 1 || (rec.status === 'succeeded' && nCompleted !== 1) || nArchived !== 1 || runsBad) {
       f.doubled++;
-      problem(`${w.id}: ${rec.status}, ${succeededAttempts} succeeded attempts, ${nCompleted} wo_completed, ${nArchived} archive files`);
+      problem(`${w.id}: ${rec.status}, ${succeededAttempts} succeeded attempts, ${nCompleted} wo_completed, ${nArchived} archive files${w.kind === 'command' ? `, command started ${nRuns}×` : ''}`);
     }
     let bytes: string | null = null;
     try {
