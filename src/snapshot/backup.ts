@@ -105,8 +105,8 @@ export async function takeSnapshot(backupsRoot: string, woId: string, attempt: n
     entries,
     absent_dirs: [...absentDirs].sort((a, b) => b.length - a.length),
   };
-  await fsyncDir(dir);
-  await writeJsonAtomic(path.join(dir, 'manifest.json'), manifest);
+  // The manifest's own dir fsync also makes the blobs' entries durable; the parent fsync makes the new folder durable.
+  await Promise.all([fsyncDir(path.dirname(dir)), writeJsonAtomic(path.join(dir, 'manifest.json'), manifest)]);
   return manifest;
 }
 
