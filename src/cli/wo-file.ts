@@ -4,9 +4,8 @@ import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { parseWo, decodeDocument, kindOf } from '../wo/parse.js';
 import { planRoute } from '../processors/route.js';
-import { lexicalTarget } from '../policy/paths.js';
+import { woTargets } from '../policy/targets.js';
 import { UsageError } from '../errors.js';
-import { declaredPaths } from '../daemon/admit.js';
 import { sha256 } from '../util/fsx.js';
 
 export interface CheckedFile {
@@ -48,14 +47,7 @@ export async function checkWoFile(file: string, root: string, lane: string): Pro
   }
   const result = parseWo(bytes, name, config.limits);
   if (!result.ok) return { ...base, bytes, sha256: digest, errors: result.errors };
-  const errors: { path: string; message: string }[] = [];
-  for (const p of declaredPaths(result.wo)) {
-    try {
-      lexicalTarget(p, { root: path.resolve(root), allowedRoots: config.allowedRoots });
-    } catch (err) {
-      errors.push({ path: p, message: (err as Error).message });
-    }
-  }
+  const { refusals: errors } = woTargets(result.wo, { root: path.resolve(root), allowedRoots: config.allowedRoots });
   return { ...base, bytes, sha256: digest, errors, warnings: result.warnings, id: result.wo.wo_id!, type: result.wo.type };
 }
 

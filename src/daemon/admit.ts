@@ -6,15 +6,10 @@ import { sha256 } from '../util/fsx.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
 import { archiveFile, emit, newRecord, rejectFile, relocate, save, setStage, type Job, type Runtime } from './runtime.js';
 import type { ErrorCode } from '../errors.js';
-import { lexicalTarget } from '../policy/paths.js';
+import { woTargets } from '../policy/targets.js';
 import { policyVerdict } from '../policy/verdict.js';
 
 export const ENTRY_LANE = 'ENTRY';
-
-/** Every path a WO declares it will change (files, patches, deletes, exec paths). */
-export function declaredPaths(wo: WorkOrder): string[] {
-  return [...wo.files.map((f) => f.path), ...wo.patches.map((p) => p.path), ...wo.delete, ...(wo.paths ?? [])];
-}
 
 /** A route job's WorkOrder stand-in: the entry file itself. */
 function routeWo(name: string, doc: unknown): WorkOrder {
@@ -106,16 +101,9 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
 
   // Paths: confined to the root and allowed roots, never into bridge/ or g/ — refused at every autonomy level.
   if (job.type !== 'route') {
-    const errs: { path: string; message: string }[] = [];
-    for (const p of declaredPaths(job.wo)) {
-      try {
-        lexicalTarget(p, { root: rt.L.root, allowedRoots: cfg.allowedRoots });
-      } catch (err) {
-        errs.push({ path: p, message: err instanceof Error ? err.message : String(err) });
-      }
-    }
-    if (errs.length) {
-      await reject(rt, file, name, lane, 'POLICY_REFUSED', errs, job.id, job);
+    const { refusals } = woTargets(job.wo, { root: rt.L.root, allowedRoots: cfg.allowedRoots });
+    if (refusals.length) {
+      await reject(rt, file, name, lane, 'POLICY_REFUSED', refusals, job.id, job);
       return { kind: 'done' };
     }
   }

@@ -8,9 +8,10 @@ import { planFileOps, planSteps, applyFileOp, type FileOp } from '../processors/
 import { runCommands, runTests, runValidate, type PhaseContext } from '../processors/commands.js';
 import { planRoute, deliver } from '../processors/route.js';
 import { commandText } from '../wo/parse.js';
-import { checkTarget, lexicalTarget } from '../policy/paths.js';
+import { checkTarget } from '../policy/paths.js';
+import { woTargets } from '../policy/targets.js';
 import { emit, logRollback, newRecord, relocate, save, setStage, type Job, type Runtime } from './runtime.js';
-import { declaredPaths, reject } from './admit.js';
+import { reject } from './admit.js';
 import { splitExt } from '../util/fsx.js';
 
 export type AbortWhy = 'cancel' | 'timeout' | 'shutdown';
@@ -40,13 +41,13 @@ async function finish(rt: Runtime, job: Job, rec: WoRecord, status: Status, anno
 
 /** Resolve and fs-check every declared path (symlinks, hard links): a refusal happens before any side effect. */
 async function resolveTargets(rt: Runtime, job: Job): Promise<Map<string, Target>> {
-  const cfg = rt.config();
+  const { targets, refusals } = woTargets(job.wo, { root: rt.L.root, allowedRoots: rt.config().allowedRoots });
+  if (refusals.length) throw new WoError('POLICY_REFUSED', refusals.map((r) => `${r.path}: ${r.message}`).join('; '), { details: refusals });
   const map = new Map<string, Target>();
-  for (const p of declaredPaths(job.wo)) {
-    if (map.has(p)) continue;
-    const t = lexicalTarget(p, { root: rt.L.root, allowedRoots: cfg.allowedRoots });
+  for (const { given, target: t } of targets) {
+    if (map.has(given)) continue;
     await checkTarget(t);
-    map.set(p, { abs: t.abs, rel: t.rel, base: t.base });
+    map.set(given, { abs: t.abs, rel: t.rel, base: t.base });
   }
   return map;
 }
@@ -89,7 +90,7 @@ export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Ou
     targets = await resolveTargets(rt, job);
   } catch (err) {
     const e = toWoError(err);
-    await reject(rt, job.file, job.name, job.lane, e.code === 'IO_ERROR' ? 'POLICY_REFUSED' : e.code, [{ path: '(paths)', message: e.message }], job.id, job);
+    await reject(rt, job.file, job.name, job.lane, e.code === 'IO_ERROR' ? 'POLICY_REFUSED' : e.code, e.details.length ? e.details : [{ path: '(paths)', message: e.message }], job.id, job);
     return { rec: (await rt.store.read(job.id)) ?? rec };
   }
   const targetOf = (p: string) => targets.get(p)!;

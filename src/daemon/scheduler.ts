@@ -1,6 +1,5 @@
 /** Order and concurrency: priority then arrival, N at once, never two WOs on the same path (or id) at once. */
-import { lexicalTarget } from '../policy/paths.js';
-import { declaredPaths } from './admit.js';
+import { woTargets } from '../policy/targets.js';
 import type { Job, Runtime } from './runtime.js';
 import type { AbortWhy, Outcome, RunControl } from './lifecycle.js';
 
@@ -32,15 +31,8 @@ export class Scheduler {
 
   /** Lock keys of a job: its id and every path it declares (lexically resolved). */
   private keysOf(job: Job): string[] {
-    const keys = [`id:${job.id}`];
-    for (const p of declaredPaths(job.wo)) {
-      try {
-        keys.push(`path:${lexicalTarget(p, { root: this.rt.L.root, allowedRoots: this.rt.config().allowedRoots }).abs}`);
-      } catch {
-        /* refused later with its reason */
-      }
-    }
-    return keys;
+    const { targets } = woTargets(job.wo, { root: this.rt.L.root, allowedRoots: this.rt.config().allowedRoots });
+    return [`id:${job.id}`, ...targets.map((t) => `path:${t.target.abs}`)];
   }
 
   /** An exec WO without `paths` may touch anything: it runs alone. */

@@ -97,9 +97,9 @@ describe('woTargets', () => {
     const r = woTargets(w, { root: '/srv/wo', allowedRoots: [] });
     expect(r.targets.map((t) => [t.where, t.target.rel])).toEqual([['files[0].path', 'tmp/ok.txt'], ['paths[0]', 'build/out']]);
     expect(r.refusals).toEqual([
-      "files[1].path: path '../escape': holds a '..' component, which could escape the root",
-      "patches[0].path: path 'g/followup/state/x.json': is inside the daemon's internals (bridge/ or g/), which WOs may not write",
-      "delete[0]: path '/etc/passwd': is outside the root and policy.allowed_roots",
+      { path: 'files[1].path', message: "path '../escape': holds a '..' component, which could escape the root" },
+      { path: 'patches[0].path', message: "path 'g/followup/state/x.json': is inside the daemon's internals (bridge/ or g/), which WOs may not write" },
+      { path: 'delete[0]', message: "path '/etc/passwd': is outside the root and policy.allowed_roots" },
     ]);
   });
 });
