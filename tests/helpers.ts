@@ -184,3 +184,15 @@ export function git(dir: string, ...args: string[]): string {
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
+
+/** Wait until nothing is claimed (bridge/processing/<lane>/ all empty): terminal records are written before their file moves. */
+export async function waitSettled(root: string, opts: { timeout?: number } = {}): Promise<void> {
+  const dir = path.join(root, 'bridge/processing');
+  await waitFor(() => {
+    for (const lane of fs.readdirSync(dir)) {
+      const p = path.join(dir, lane);
+      if (fs.statSync(p).isDirectory() && fs.readdirSync(p).some((n) => !n.startsWith('.'))) return false;
+    }
+    return true;
+  }, { timeout: opts.timeout ?? 15_000, what: 'processing/ to empty' });
+}

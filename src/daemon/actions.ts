@@ -43,6 +43,8 @@ function wrongState(rec: WoRecord, action: Action, allowed: string): CheckFailed
 /** Perform an action; returns the record after it. */
 export async function act(env: ActionEnv, action: Action, id: string, opts: { force?: boolean } = {}): Promise<WoRecord> {
   const { rt } = env;
+  // An attempt that is ending writes its record before it moves its file: act on the settled state.
+  if (action !== 'cancel') await env.scheduler?.settled(id);
   const rec = await currentRecord(env, id);
   const abs = path.resolve(rt.L.root, rec.file);
   switch (action) {

@@ -120,6 +120,11 @@ export class Scheduler {
     return true;
   }
 
+  /** Resolves once the running attempt of this id (if any) has fully ended, its file moved. */
+  async settled(id: string): Promise<void> {
+    await this.running.get(id)?.done;
+  }
+
   /** The queued (not yet running) job with this id. */
   queued(id: string): Job | undefined {
     return this.queue.find((j) => j.id === id);

@@ -36,7 +36,7 @@ describe('daemon operations', () => {
     fs.chmodSync(path.join(root, 'bridge/inbox/OPS'), 0o777);
     daemon = await startDaemon(root);
     expect(fs.statSync(path.join(root, 'bridge/inbox/OPS')).mode & 0o777).toBe(0o755);
-    expect(daemon.output()).toMatch(/was writable by group\/others: tightened/);
+    await waitFor(() => /was writable by group\/others: tightened/.test(daemon!.output()), { what: 'the tightening said in the log' });
     dropComplete(root, 'OPS', 'ok.yaml', 'wo_id: WO-OPS1\ntitle: t\ntype: apply_patch\nfiles:\n  - {path: ops1.txt, content: x}\n');
     await waitFor(() => readRecord(root, 'WO-OPS1')?.status === 'succeeded');
     expect(readRecord(root, 'WO-OPS1')!.lane).toBe('OPS');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dropComplete, dropWo, readEvents, readRecord, runCli, runCliAsync, startDaemon, tempDir, tempRoot, waitFor, type DaemonHandle } from '../helpers.js';
+import { dropComplete, dropWo, readEvents, readRecord, runCli, runCliAsync, startDaemon, tempDir, tempRoot, waitFor, waitSettled, type DaemonHandle } from '../helpers.js';
 
 const CANARY = `wo_id: WO-20251113-CANARY
 title: "Pipeline health check"
@@ -90,6 +90,7 @@ describe('the durable core, through the CLI and the real daemon', () => {
     ]);
     expect(rec.commands.map((c: { phase: string; exit_code: number }) => [c.phase, c.exit_code])).toEqual([['post_verify', 0], ['tests', 0], ['tests', 0]]);
     expect(rec.file).toBe('bridge/archive/WO-20251113-WO-PIPELINE-REBUILD.1.yaml');
+    await waitSettled(root);
     expect(fs.existsSync(path.join(root, rec.file))).toBe(true);
     expect(fs.existsSync(path.join(root, 'g/backups/WO-20251113-WO-PIPELINE-REBUILD/manifest.json'))).toBe(true);
 
@@ -149,6 +150,7 @@ tests:
     fs.writeFileSync(path.join(root, 'out/a.txt'), 'changed by a person\n');
     dropComplete(root, 'CLC', 'b.yaml', one);
     await waitFor(() => readEvents(root).some((e) => e.event === 'wo_duplicate'));
+    await waitSettled(root);
     expect(fs.readFileSync(path.join(root, 'out/a.txt'), 'utf8')).toBe('changed by a person\n');
     expect(fs.readdirSync(path.join(root, 'bridge/archive'))).toEqual(expect.arrayContaining(['WO-ID.1.yaml', 'WO-ID.dup-1.yaml']));
     dropComplete(root, 'CLC', 'c.yaml', one.replace('one', 'two'));
@@ -163,6 +165,7 @@ tests:
     const retry = runCli(['retry', 'WO-RETRY'], { root });
     expect(retry.code, retry.stderr).toBe(0);
     await waitFor(() => readRecord(root, 'WO-RETRY')?.status === 'succeeded');
+    await waitSettled(root);
     const rec = readRecord(root, 'WO-RETRY')!;
     expect(rec.attempt).toBe(2);
     expect(rec.attempts).toHaveLength(1);
@@ -223,6 +226,7 @@ tests:
       for (let i = 0; i < N; i++) if (readRecord(root, `WO-B-${i}`)?.status !== 'succeeded') return false;
       return true;
     }, { timeout: 60_000, what: 'all 150 succeeded' });
+    await waitSettled(root);
     for (let i = 0; i < N; i++) {
       expect(fs.readFileSync(path.join(root, `out/f${i}.txt`), 'utf8')).toBe(`content of ${i}\n`);
       expect(readRecord(root, `WO-B-${i}`)!.attempts.length).toBeLessThanOrEqual(1);
@@ -260,7 +264,7 @@ tests:
     expect(fs.existsSync(path.join(root, 'g/run/daemon.lock'))).toBe(true);
     expect(JSON.parse(runCli(['status', '--json'], { root }).stdout).daemon).toMatchObject({ running: false, stale_lock: true });
     daemon = await startDaemon(root);
-    expect(daemon.output()).toMatch(/took over a stale lock/);
+    await waitFor(() => /took over a stale lock/.test(daemon!.output()), { what: 'the takeover said in the log' });
   });
 
   it('files written in place are taken only once they settle; writer leftovers and hidden files are ignored', async () => {

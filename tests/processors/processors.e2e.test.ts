@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { dropComplete, readEvents, readRecord, runCli, runCliAsync, startDaemon, tempDir, tempRoot, waitFor, type DaemonHandle } from '../helpers.js';
+import { dropComplete, readEvents, readRecord, runCli, runCliAsync, startDaemon, tempDir, tempRoot, waitFor, waitSettled, type DaemonHandle } from '../helpers.js';
 
 let daemon: DaemonHandle | undefined;
 afterEach(async () => {
@@ -38,7 +38,7 @@ describe('processors and policy through the real daemon', () => {
     expect(rec.status).toBe('awaiting_approval');
     expect(rec.hold_reasons.join('\n')).toMatch(/rm/);
     expect(fs.existsSync(path.join(root, 'scratch/ran'))).toBe(false);
-    expect(fs.readdirSync(path.join(root, 'bridge/hold'))).toEqual(['WO-HELD.yaml']);
+    await waitFor(() => fs.readdirSync(path.join(root, 'bridge/hold')).join() === 'WO-HELD.yaml');
     const ok = runCli(['approve', 'WO-HELD'], { root });
     expect(ok.code, ok.stderr).toBe(0);
     await waitFor(() => readRecord(root, 'WO-HELD')?.status === 'succeeded');
@@ -256,6 +256,6 @@ describe('processors and policy through the real daemon', () => {
     expect(readRecord(root, 'WO-Q2')).toMatchObject({ status: 'rejected' });
     expect(fs.existsSync(path.join(root, 'q1.txt'))).toBe(false);
     expect(fs.existsSync(path.join(root, 'q2.txt'))).toBe(false);
-    expect(fs.readdirSync(path.join(root, 'bridge/processing/CLC'))).toEqual([]);
+    await waitSettled(root);
   });
 });
