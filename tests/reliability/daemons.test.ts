@@ -35,18 +35,22 @@ describe('reliability: daemons and processes', () => {
   }, T(120_000, 120_000));
 
   it('SIGTERM: claiming stops at once, a running step past the deadline is rolled back, exit 0; the next start finishes it', async () => {
-    const root = tempRoot(`${HTTP_OFF}shutdown:\n  deadline_s: 1\n`);
+    // deadline 4 s: running steps are aborted 2 s after SIGTERM (the scheduler keeps 2 s for the rollback).
+    const root = tempRoot(`${HTTP_OFF}shutdown:\n  deadline_s: 4\n`);
     const inbox = path.join(root, 'bridge/inbox/CLC');
     fs.mkdirSync(path.join(root, 'out'), { recursive: true });
     fs.writeFileSync(path.join(root, 'out/slow.txt'), 'before\n');
     const d = await startDaemon(root);
-    dropAtomic(inbox, 'slow.yaml', 'wo_id: SLOW\ntitle: slow\ntype: apply_patch\nfiles:\n  - path: out/slow.txt\n    content: "after\\n"\npost_verify:\n  - "sleep 3"\n');
+    dropAtomic(inbox, 'slow.yaml', 'wo_id: SLOW\ntitle: slow\ntype: apply_patch\nfiles:\n  - path: out/slow.txt\n    content: "after\\n"\npost_verify:\n  - "sleep 5"\n');
     await waitFor(() => readRecord(root, 'SLOW')?.running_command?.pid, { timeout: 30_000, what: 'SLOW running its post_verify' });
     d.child.kill('SIGTERM');
-    // Dropped after SIGTERM: must stay in the inbox.
+    await waitFor(() => /stopping: no new claims/.test(d.output()), { timeout: 10_000, what: 'the daemon handling SIGTERM' });
+    // Dropped after SIGTERM was handled, while the daemon still waits for its running step: must stay in the inbox.
     for (let i = 0; i < 20; i++) dropAtomic(inbox, `late-${i}.yaml`, `wo_id: LATE-${i}\ntitle: late\ntype: apply_patch\nfiles:\n  - path: out/late-${i}.txt\n    content: "x"\n`);
+    const aliveAfterDrops = d.child.exitCode === null;
     expect(await d.exited).toBe(0);
     const rec = readRecord(root, 'SLOW')!;
+    console.log(`[sigterm] late drops made while the daemon was ${aliveAfterDrops ? 'still stopping' : 'already gone'}; SLOW ${rec.status}, rolled_back=${rec.rolled_back}`);
     expect(rec.status).toBe('queued'); // interrupted post_verify is a check: re-run at the next start
     expect(rec.rolled_back).toBe(true);
     expect(fs.readFileSync(path.join(root, 'out/slow.txt'), 'utf8')).toBe('before\n');
