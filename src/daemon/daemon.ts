@@ -1,16 +1,16 @@
 /** The daemon: start (lock, recover, watch, serve), run, and stop gracefully — every resource released once, LIFO. */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { loadConfig, type Config } from '../config/load.js';
 import { layout, runtimeDirs } from '../layout.js';
-import { ensureDir, moveUnique, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { ensureDir, moveUnique, writeJsonAtomic } from '../util/fsx.js';
+import { Releases, freeBytes, loadToken, makeLogger } from './resources.js';
 import { StateStore } from '../state/store.js';
 import { Telemetry } from '../state/telemetry.js';
 import { UsageError, CheckFailed } from '../errors.js';
 import { acquireLock } from './lock.js';
-import { admit } from './admit.js';
+import { admit, reject } from './admit.js';
 import { runJob } from './lifecycle.js';
 import { Scheduler } from './scheduler.js';
 import { Intake, type Claimed } from './intake.js';
@@ -18,59 +18,11 @@ import { recoverAll } from './recover.js';
 import { act, type Action } from './actions.js';
 import { serveControl } from './control.js';
 import { buildStatus, type DaemonInfo } from './status.js';
-import { reject } from './admit.js';
-import type { Logger, Runtime } from './runtime.js';
-import type { WoRecord } from '../state/record.js';
-import { STAGES, TERMINAL } from '../state/record.js';
+import type { Runtime } from './runtime.js';
+import { STAGES, TERMINAL, type WoRecord } from '../state/record.js';
 
 const require = createRequire(import.meta.url);
 const VERSION = (require('../../package.json') as { version: string }).version;
-
-/** Releases run once each, last-in-first-out. */
-class Releases {
-  private fns: { name: string; fn: () => Promise<void> | void }[] = [];
-  add(name: string, fn: () => Promise<void> | void): void {
-    this.fns.push({ name, fn });
-  }
-  async run(log: Logger): Promise<void> {
-    while (this.fns.length) {
-      const { name, fn } = this.fns.pop()!;
-      try {
-        await fn();
-      } catch (err) {
-        log.error({ err: String(err) }, `release of ${name} failed`);
-      }
-    }
-  }
-}
-
-async function makeLogger(logFile: string): Promise<Logger> {
-  const { default: pino } = await import('pino');
-  const file = pino.destination({ dest: logFile, sync: true, mkdir: true });
-  const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream([{ stream: process.stdout }, { stream: file }]));
-  return logger as unknown as Logger;
-}
-
-async function loadToken(file: string): Promise<string> {
-  try {
-    const t = (await fsp.readFile(file, 'utf8')).trim();
-    if (t.length >= 32) {
-      await fsp.chmod(file, 0o600);
-      return t;
-    }
-  } catch {
-    /* make one */
-  }
-  const token = crypto.randomBytes(32).toString('hex');
-  await writeFileAtomic(file, token + '\n', { mode: 0o600 });
-  return token;
-}
-
-/** Free bytes on the root's file system. */
-async function freeBytes(root: string): Promise<number> {
-  const s = await fsp.statfs(root);
-  return s.bavail * s.bsize;
-}
 
 /** Run the daemon until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runDaemon(root: string): Promise<number> {
