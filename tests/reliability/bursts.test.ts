@@ -1,9 +1,13 @@
 /** Bursts: many WOs dropped at once, and a burst while the daemon's event loop is stopped (SIGSTOP/SIGCONT). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { startDaemon, tempRoot, waitFor, readRecord } from '../helpers.js';
-import { CONFIG, FULL, T, checkInvariants, dropAtomic, size, woText, type Kind } from './common.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempRoot, waitFor, readRecord } from '../helpers.js';
+import { CONFIG, FULL, T, checkInvariants, dropAtomic, size, woText, type Kind, daemonPool } from './common.js';
+
+const pool = daemonPool();
+const startDaemon = pool.start;
+afterEach(() => pool.cleanup());
 
 function wosOf(prefix: string, n: number): { id: string; kind: Kind; pre: boolean }[] {
   return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${String(i).padStart(5, '0')}`, kind: (i % 5 === 0 ? 'verify' : 'new') as Kind, pre: false }));

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { readRecord } from '../helpers.js';
+import { readRecord, startDaemon, type DaemonHandle } from '../helpers.js';
 
 /** `WO_RELIABILITY=full` runs the big sizes (npm run test:reliability); the default is the quick suite. */
 export const FULL = process.env.WO_RELIABILITY === 'full';
@@ -169,4 +169,27 @@ export function tryMount(args: string[]): string | null {
 
 export function umount(dir: string): void {
   spawnSync('umount', ['-l', dir]);
+}
+
+/**
+ * Daemons a test file started, killed (by pid) after each test even when an assertion failed first:
+ * vitest may end a worker without running the helpers' exit hook, which would leave a daemon behind.
+ */
+export function daemonPool(): { start: typeof startDaemon; cleanup: () => Promise<void> } {
+  const live: DaemonHandle[] = [];
+  return {
+    start: async (root, opts) => {
+      const d = await startDaemon(root, opts);
+      live.push(d);
+      return d;
+    },
+    cleanup: async () => {
+      for (const d of live.splice(0)) {
+        if (d.child.exitCode === null && d.child.signalCode === null) {
+          d.child.kill('SIGKILL');
+          await d.exited;
+        }
+      }
+    },
+  };
 }

@@ -1,9 +1,13 @@
 /** One daemon per root under a stampede; SIGTERM stops claiming and exits 0; no process outlives its WO. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { startDaemon, tempRoot, waitFor, readRecord, type DaemonHandle } from '../helpers.js';
-import { T, dropAtomic, leftIn, processesIn } from './common.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempRoot, waitFor, readRecord, type DaemonHandle } from '../helpers.js';
+import { T, dropAtomic, leftIn, processesIn, daemonPool } from './common.js';
+
+const pool = daemonPool();
+const startDaemon = pool.start;
+afterEach(() => pool.cleanup());
 
 const HTTP_OFF = 'http:\n  enabled: false\n';
 
@@ -68,7 +72,7 @@ describe('reliability: daemons and processes', () => {
     const root = tempRoot(`${HTTP_OFF}policy:\n  autonomy: auto\nexec:\n  timeout_s: 1\n  kill_grace_s: 1\n`);
     const d = await startDaemon(root);
     dropAtomic(path.join(root, 'bridge/inbox/CLC'), 'fork.yaml', "wo_id: FORK\ntitle: fork\ntype: exec\npaths: []\ncommands:\n  - \"sh -c 'sleep 1000 & sleep 1000'\"\n");
-    const pid = await waitFor(() => readRecord(root, 'FORK')?.running_command?.pid as number | undefined, { timeout: 30_000, what: 'FORK spawned' });
+    const pid = (await waitFor(() => readRecord(root, 'FORK')?.running_command?.pid as number | undefined, { timeout: 30_000, what: 'FORK spawned' }))!;
     await waitFor(() => processesIn([pid]).some((p) => p.args.includes('sleep 1000')), { timeout: 10_000, what: 'the sleeps running' });
     await waitFor(() => readRecord(root, 'FORK')?.status === 'failed', { timeout: 30_000, what: 'FORK failed' });
     const rec = readRecord(root, 'FORK')!;
@@ -82,7 +86,7 @@ describe('reliability: daemons and processes', () => {
     const root = tempRoot(`${HTTP_OFF}policy:\n  autonomy: auto\n`);
     const d = await startDaemon(root);
     dropAtomic(path.join(root, 'bridge/inbox/CLC'), 'orphan.yaml', "wo_id: ORPHAN\ntitle: orphan\ntype: exec\npaths: []\ncommands:\n  - \"sh -c 'sleep 1000 & sleep 1000'\"\n");
-    const pid = await waitFor(() => readRecord(root, 'ORPHAN')?.running_command?.pid as number | undefined, { timeout: 30_000, what: 'ORPHAN spawned' });
+    const pid = (await waitFor(() => readRecord(root, 'ORPHAN')?.running_command?.pid as number | undefined, { timeout: 30_000, what: 'ORPHAN spawned' }))!;
     await waitFor(() => processesIn([pid]).some((p) => p.args.includes('sleep 1000')), { timeout: 10_000, what: 'the sleeps running' });
     process.kill(d.pid, 'SIGKILL');
     await d.exited;

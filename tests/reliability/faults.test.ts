@@ -5,9 +5,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startDaemon, tempDir, tempRoot, waitFor, readRecord } from '../helpers.js';
-import { dropAtomic, tryMount, umount } from './common.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { tempDir, tempRoot, waitFor, readRecord } from '../helpers.js';
+import { dropAtomic, tryMount, umount, daemonPool } from './common.js';
+
+const pool = daemonPool();
+const startDaemon = pool.start;
+afterEach(() => pool.cleanup());
 
 const mounted: string[] = [];
 afterAll(() => {

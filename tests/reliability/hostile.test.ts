@@ -6,9 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
-import { runCli, startDaemon, tempDir, tempRoot, waitFor, readRecord } from '../helpers.js';
-import { dropAtomic } from './common.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, tempDir, tempRoot, waitFor, readRecord } from '../helpers.js';
+import { dropAtomic, daemonPool } from './common.js';
+
+const pool = daemonPool();
+const startDaemon = pool.start;
+afterEach(() => pool.cleanup());
 
 interface Case {
   name: string;

@@ -4,9 +4,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { startDaemon, tempRoot, waitFor, readRecord } from '../helpers.js';
-import { CONFIG, FULL, T, beforeOf, checkInvariants, dropAtomic, rng, size, woText, type Kind } from './common.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempRoot, waitFor, readRecord } from '../helpers.js';
+import { CONFIG, FULL, T, beforeOf, checkInvariants, dropAtomic, rng, size, woText, type Kind, daemonPool } from './common.js';
+
+const pool = daemonPool();
+const startDaemon = pool.start;
+afterEach(() => pool.cleanup());
 
 const KILLS = size(50, 1000);
 const WOS = size(300, 5000);
