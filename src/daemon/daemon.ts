@@ -126,6 +126,7 @@ export async function runDaemon(root: string): Promise<number> {
     return admitChain;
   };
 
+  await rt.store.primeIds(); // only this process writes records while it holds the lock
   // Crash recovery before anything new is claimed.
   for (const r of await recoverAll(rt)) await admitOne(r.file, r.name, r.lane, r.received, r.approved);
 

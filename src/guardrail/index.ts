@@ -76,6 +76,10 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
   let debounce: NodeJS.Timeout | null = null;
   const pending = new Set<string>();
   let closed = false;
+  /** The protected paths as of the last pass (refreshed by every pass, protect and protected.json changes). */
+  let knownSpecs: string[] | null = null;
+  /** Cheap pre-filter for the per-WO hooks: does any path touch a protected one? (null = not known yet: yes) */
+  const concernsProtected = (paths: string[]) => knownSpecs === null || knownSpecs.some((sp) => inScope(sp, paths));
 
   /** Run checks one at a time (events, sweeps, API calls never overlap). */
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -94,6 +98,7 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
     const t = now();
     const wasHealthy = state.size === 0;
     let ev = await evaluate(config, rootReal, scope, isLocked, t);
+    knownSpecs = ev.set.specs.map((sp) => sp.path);
     // A scoped pass that concerns no protected path (most WOs' accepted/unlocked hooks) changes nothing: skip the writes.
     if (scope !== null && ev.active.length === 0) return current;
     ev.set.problems.forEach(tellOnce);
@@ -228,7 +233,7 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
     },
     async acceptChange(relPaths) {
       const paths = rels(relPaths);
-      if (!paths.length) return;
+      if (!paths.length || !concernsProtected(paths)) return;
       await serial(async () => {
         for (const p of await acceptPaths(config, rootReal, paths, now(), log)) state.delete(p);
       });
@@ -236,7 +241,7 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
     },
     async unlocked(relPaths) {
       const paths = rels(relPaths);
-      if (paths.length) await serial(() => run(new Set(paths), { heartbeat: false }));
+      if (paths.length && concernsProtected(paths)) await serial(() => run(new Set(paths), { heartbeat: false }));
     },
     async close() {
       if (closed) return;

@@ -7,7 +7,16 @@ import type { WoRecord } from './record.js';
 const ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
 export class StateStore {
+  /** Ids known to have a record (daemon only, after primeIds): a miss needs no failing read. */
+  private ids: Set<string> | null = null;
+
   constructor(readonly dir: string) {}
+
+  /** For the one process that writes records (the daemon, holding the lock): list the ids once, then track writes. */
+  async primeIds(): Promise<void> {
+    const names = await fsp.readdir(this.dir).catch(() => [] as string[]);
+    this.ids = new Set(names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -5)));
+  }
 
   file(id: string): string {
     if (!ID_RE.test(id) || id === '.' || id === '..') throw new Error(`not a valid wo_id: ${JSON.stringify(id)}`);
@@ -15,13 +24,14 @@ export class StateStore {
   }
 
   async read(id: string): Promise<WoRecord | undefined> {
-    if (!ID_RE.test(id)) return undefined;
+    if (!ID_RE.test(id) || (this.ids !== null && !this.ids.has(id))) return undefined;
     return readJson<WoRecord>(this.file(id));
   }
 
   /** Durably write a record; resolves only once it is on disk. */
   async write(rec: WoRecord): Promise<void> {
     await writeJsonAtomic(this.file(rec.wo_id), rec);
+    this.ids?.add(rec.wo_id);
   }
 
   /** Every record (unreadable ones skipped), newest `times.received` first. */

@@ -92,9 +92,19 @@ export class Telemetry {
     return ev;
   }
 
-  /** fsync the stream (called on terminal events and at close). */
+  private syncTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Make what was written durable soon: one coalesced, asynchronous fsync within ~50 ms (called on terminal
+   * events; the state records, not telemetry, are what recovery trusts, so the loop is not blocked for it).
+   */
   sync(): void {
-    if (this.fd !== null) fs.fsyncSync(this.fd);
+    if (this.fd === null || this.syncTimer) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      if (this.fd !== null) fs.fsync(this.fd, () => {});
+    }, 50);
+    this.syncTimer.unref();
   }
 
   private rotate(): void {
@@ -109,6 +119,8 @@ export class Telemetry {
   }
 
   close(): void {
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
     if (this.fd === null) return;
     try {
       fs.fsyncSync(this.fd);
