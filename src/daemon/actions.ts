@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CheckFailed, UsageError } from '../errors.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
 import { moveUnique, sha256File, splitExt, writeJsonAtomic } from '../util/fsx.js';
-import { readManifest, restoreSnapshot } from '../snapshot/backup.js';
+import { restoreSnapshot, snapshotOf } from '../snapshot/backup.js';
 import { emit, logRollback, newRecord, relocate, save, type Runtime } from './runtime.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -102,8 +102,8 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: { fo
     }
     case 'rollback': {
       if (rec.status !== 'succeeded' || rec.dry_run) throw wrongState(rec, action, 'succeeded (not dry-run)');
-      const manifest = await readManifest(rt.L.backups, id);
-      if (!manifest || manifest.attempt !== rec.attempt) throw new CheckFailed(`cannot roll back ${id}: its snapshot in g/backups/${id}/ is missing or from another attempt`);
+      const manifest = await snapshotOf(rt.L.backups, rec);
+      if (!manifest) throw new CheckFailed(`cannot roll back ${id}: its snapshot in g/backups/${id}/ is missing or from another attempt`);
       const doIt = async () => {
         const changed: string[] = [];
         for (const f of rec.files) {

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { TERMINAL, type CommandRecord, type PlanStep, type Status, type WoRecord } from '../state/record.js';
 import { WoError, toWoError } from '../errors.js';
-import { takeSnapshot, restoreSnapshot, readManifest, type Target, type Manifest } from '../snapshot/backup.js';
+import { takeSnapshot, restoreSnapshot, snapshotOf, type Target, type Manifest } from '../snapshot/backup.js';
 import { planFileOps, planSteps, applyFileOp, type FileOp } from '../processors/files.js';
 import { runCommands, runTests, runValidate, type PhaseContext } from '../processors/commands.js';
 import { planRoute, deliver } from '../processors/route.js';
@@ -106,6 +106,7 @@ export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Ou
     if (job.type === 'exec' && job.wo.paths === undefined) rec.unrollbackable = true;
     setStage(rt, rec, 'snapshot');
     manifest = await takeSnapshot(rt.L.backups, job.id, rec.attempt, snapTargets, rt.now());
+    if (manifest.in_record) rec.snapshot = manifest;
     rec.status = 'running';
     rec.times.started = rt.now().toISOString();
     setStage(rt, rec, 'apply');
@@ -260,8 +261,8 @@ async function runRoute(rt: Runtime, job: Job, rec: WoRecord): Promise<WoRecord>
 
 /** Undo a crashed attempt's file effects from its snapshot (crash recovery). */
 export async function rollbackCrashed(rt: Runtime, rec: WoRecord): Promise<string[]> {
-  const manifest = await readManifest(rt.L.backups, rec.wo_id);
-  if (!manifest || manifest.attempt !== rec.attempt) return [];
+  const manifest = await snapshotOf(rt.L.backups, rec);
+  if (!manifest) return [];
   const restored = await restoreSnapshot(rt.L.backups, manifest);
   await logRollback(rt, rec.wo_id, restored, 'crash recovery: the daemon stopped mid-apply');
   emit(rt, rec, 'wo_rolled_back', { ok: true, paths: restored, code: 'INTERRUPTED', recovery: true });

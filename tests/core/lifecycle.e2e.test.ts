@@ -92,7 +92,12 @@ describe('the durable core, through the CLI and the real daemon', () => {
     expect(rec.file).toBe('bridge/archive/WO-20251113-WO-PIPELINE-REBUILD.1.yaml');
     await waitSettled(root);
     expect(fs.existsSync(path.join(root, rec.file))).toBe(true);
-    expect(fs.existsSync(path.join(root, 'g/backups/WO-20251113-WO-PIPELINE-REBUILD/manifest.json'))).toBe(true);
+    // Every target was new: the snapshot (all absent) travels in the record, written before the first change.
+    expect(rec.snapshot).toMatchObject({ attempt: 1, in_record: true });
+    expect(rec.snapshot.entries.map((e: { rel: string; existed: boolean }) => [e.rel, e.existed])).toEqual([
+      ['agents/apply_patch_processor/apply_patch_processor.zsh', false],
+      ['tools/followup_tracker_update.zsh', false],
+    ]);
 
     const events = readEvents(root).filter((e) => e.wo_id === 'WO-20251113-CANARY').map((e) => e.event);
     expect(events).toEqual(expect.arrayContaining(['wo_received', 'wo_started', 'wo_completed']));
@@ -132,6 +137,8 @@ tests:
     expect(fs.readFileSync(path.join(root, 'conf/app.conf'), 'utf8')).toBe('old contents\n');
     expect(fs.statSync(path.join(root, 'conf/app.conf')).mode & 0o777).toBe(0o600);
     expect(fs.existsSync(path.join(root, 'conf/new.conf'))).toBe(false);
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'g/backups/WO-FAILS/manifest.json'), 'utf8'));
+    expect(manifest.entries.map((e: { rel: string; existed: boolean }) => [e.rel, e.existed])).toEqual([['conf/app.conf', true], ['conf/new.conf', false]]);
     const rec = readRecord(root, 'WO-FAILS')!;
     expect(rec).toMatchObject({ status: 'failed', rolled_back: true, error: { code: 'TEST_FAILED', message: `test 'All agents running': expected "4", got "3"` } });
     expect(rec.tests[0]).toEqual({ name: 'All agents running', expected: '4', actual: '3', passed: false });

@@ -258,4 +258,16 @@ describe('processors and policy through the real daemon', () => {
     expect(fs.existsSync(path.join(root, 'q2.txt'))).toBe(false);
     await waitSettled(root);
   });
+
+  it('wo rollback of a WO that only created files removes them and the folders it made', async () => {
+    const root = tempRoot();
+    daemon = await startDaemon(root);
+    dropComplete(root, 'CLC', 'n.yaml', 'wo_id: WO-NEWONLY\ntitle: t\ntype: apply_patch\nfiles:\n  - {path: fresh/deep/a.txt, content: a}\n  - {path: fresh/b.txt, content: b}\n');
+    await waitFor(() => readRecord(root, 'WO-NEWONLY')?.status === 'succeeded');
+    expect(readRecord(root, 'WO-NEWONLY')!.snapshot.in_record).toBe(true);
+    const rb = runCli(['rollback', 'WO-NEWONLY'], { root });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(fs.existsSync(path.join(root, 'fresh'))).toBe(false);
+    expect(readRecord(root, 'WO-NEWONLY')!.status).toBe('reverted');
+  });
 });
