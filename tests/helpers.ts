@@ -36,7 +36,7 @@ export interface CliResult {
 
 /** The environment children get: ours minus anything that would point them at another root. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, NO_COLOR: '1', ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
   delete env.WO_ROOT;
   delete env.WO_DRY_RUN;
   delete env.NODE_OPTIONS;
