@@ -1,4 +1,6 @@
 /** Follow a WO's record until it ends (or is held), showing stage progress: one updating line on a TTY, plain lines otherwise. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { layout } from '../layout.js';
 import { StateStore } from '../state/store.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
@@ -39,7 +41,10 @@ export async function followWo(root: string, id: string, opts: { timeoutMs: numb
         process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
         last = line;
       }
-      if (TERMINAL.has(mine.status) || mine.status === 'awaiting_approval') {
+      // Settled: the record is written before the file moves (and its telemetry between the two), so
+      // wait for the file to be where the record says before reporting the end.
+      const settled = await fsp.access(path.resolve(root, mine.file)).then(() => true, () => false);
+      if ((TERMINAL.has(mine.status) || mine.status === 'awaiting_approval') && settled) {
         if (tty) process.stderr.write('\n');
         return { rec: mine, timedOut: false, daemonRunning: true };
       }

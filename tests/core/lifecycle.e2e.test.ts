@@ -145,6 +145,7 @@ tests:
     const logs = fs.readdirSync(path.join(root, 'g/logs')).filter((n) => n.startsWith('rollback_'));
     expect(logs.length).toBe(1);
     expect(fs.readFileSync(path.join(root, 'g/logs', logs[0]!), 'utf8')).toContain('WO-FAILS');
+    await waitSettled(root);
     expect(readEvents(root).map((e) => e.event)).toEqual(expect.arrayContaining(['wo_failed', 'wo_rolled_back']));
   });
 

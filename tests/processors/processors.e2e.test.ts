@@ -43,6 +43,7 @@ describe('processors and policy through the real daemon', () => {
     expect(ok.code, ok.stderr).toBe(0);
     await waitFor(() => readRecord(root, 'WO-HELD')?.status === 'succeeded');
     expect(fs.existsSync(path.join(root, 'scratch/ran'))).toBe(true);
+    await waitSettled(root);
     expect(readEvents(root).map((e) => e.event)).toEqual(expect.arrayContaining(['wo_held', 'wo_approved', 'wo_completed']));
   });
 
