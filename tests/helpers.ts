@@ -1,25 +1,14 @@
 /** Test helpers: temp roots, the real CLI as a child process, the real daemon, waiting on conditions. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../src/util/tempdir.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = path.join(REPO, 'dist', 'cli', 'main.js');
 
-const made: string[] = [];
-
-/** A fresh temp folder (removed at process exit). */
-export function tempDir(prefix = 'wo-test-'): string {
-  const d = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
-  made.push(d);
-  return d;
-}
-process.on('exit', () => {
-  if (process.env.WO_KEEP_TEMP) return;
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
+export { tempDir };
 
 /** A temp root, optionally with a wo.config.yaml (http off by default, so tests do not fight over ports). */
 export function tempRoot(config = 'http:\n  enabled: false\n'): string {

@@ -13,6 +13,13 @@ import path from 'node:path';
 import { DIST, REPO, CLI, benchRoot, childEnv, contentOf, cpuTicks, dropComplete, pct, rssBytes, sleep, startDaemon, TelemetryTail, tempDir, until, woYaml, type Ev } from './util.js';
 
 const args = process.argv.slice(2);
+const KNOWN = new Set(['--quick', '--json', '--n', '--help', '-h']);
+const unknown = args.filter((a, i) => a.startsWith('-') && !KNOWN.has(a) && args[i - 1] !== '--n');
+if (args.includes('--help') || args.includes('-h') || unknown.length) {
+  process.stdout.write(`usage: npm run bench -- [--quick] [--json] [--n N]\n  --quick   a smoke run: 500 WOs, 10 s idle (a few minutes)\n  --json    print only the JSON report\n  --n N     burst size (default 10000; quick 500)\nWrites g/reports/bench-<ts>.json. The full run takes about 5 minutes.\n`);
+  if (unknown.length) process.stderr.write(`bench: unknown option ${unknown.join(' ')}\n`);
+  process.exit(unknown.length ? 2 : 0);
+}
 const QUICK = args.includes('--quick');
 const JSON_ONLY = args.includes('--json');
 const nArg = args.indexOf('--n');

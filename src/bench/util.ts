@@ -1,25 +1,15 @@
 /** Bench plumbing: temp roots, the real daemon as a child process, telemetry tailing, complete drops. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../util/tempdir.js';
 
 export const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO = path.resolve(DIST, '..');
 export const CLI = path.join(DIST, 'cli', 'main.js');
 
-const made: string[] = [];
-/** A fresh temp folder (removed at exit unless WO_KEEP_TEMP is set). */
-export function tempDir(prefix: string): string {
-  const d = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
-  made.push(d);
-  return d;
-}
-process.on('exit', () => {
-  if (process.env.WO_KEEP_TEMP) return;
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
+export { tempDir };
 
 /** A root with a wo.config.yaml (http off unless the config says otherwise). */
 export function benchRoot(config: string): string {

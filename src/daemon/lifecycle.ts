@@ -195,7 +195,7 @@ async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { m
   }
   const retries = job.wo.retry ?? 0;
   const cfg = rt.config();
-  if (e.transient && e.code !== 'INTERRUPTED' && (rec.tries ?? 1) <= retries && (rec.tries ?? 1) < cfg.attempts + retries) {
+  if (e.transient && e.code !== 'INTERRUPTED' && (rec.tries ?? 1) <= retries) {
     rec.status = 'queued';
     await save(rt, rec);
     emit(rt, rec, 'wo_failed', { ok: false, code: e.code, message: e.message, retrying: true, rolled_back: rec.rolled_back });
