@@ -66,7 +66,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
       return { kind: 'done' };
     }
     const id = `route-${digest.slice(0, 8)}`;
-    job = { file, lane, name, sha256: digest, bytes, wo: routeWo(name, doc.value), id, type: 'route', warnings: [], seq: ++seq, received, doc: doc.value };
+    job = { file, lane, name, sha256: digest, bytes, wo: routeWo(name, doc.value), id, type: 'route', warnings: [], seq: ++seq, received, doc: doc.value, targets: [] };
   } else {
     const parsed = parseWo(bytes, name, { ...cfg.limits });
     if (!parsed.ok) {
@@ -74,7 +74,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
       return { kind: 'done' };
     }
     const wo = parsed.wo;
-    job = { file, lane, name, sha256: parsed.sha256, bytes, wo, id: wo.wo_id!, type: wo.type, warnings: parsed.warnings, seq: ++seq, received, ...(approved ? { approved } : {}) };
+    job = { file, lane, name, sha256: parsed.sha256, bytes, wo, id: wo.wo_id!, type: wo.type, warnings: parsed.warnings, seq: ++seq, received, targets: [], ...(approved ? { approved } : {}) };
     if (wo.type === 'route') {
       await reject(rt, file, name, lane, 'INVALID', [{ path: 'type', message: `route WOs belong in the ${ENTRY_LANE} lane` }], job.id, job);
       return { kind: 'done' };
@@ -101,7 +101,8 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
 
   // Paths: confined to the root and allowed roots, never into bridge/ or g/ — refused at every autonomy level.
   if (job.type !== 'route') {
-    const { refusals } = woTargets(job.wo, { root: rt.L.root, allowedRoots: cfg.allowedRoots });
+    const { targets, refusals } = woTargets(job.wo, { root: rt.L.root, allowedRoots: cfg.allowedRoots });
+    job.targets = targets;
     if (refusals.length) {
       await reject(rt, file, name, lane, 'POLICY_REFUSED', refusals, job.id, job);
       return { kind: 'done' };

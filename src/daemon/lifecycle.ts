@@ -9,7 +9,6 @@ import { runCommands, runTests, runValidate, type PhaseContext } from '../proces
 import { planRoute, deliver } from '../processors/route.js';
 import { commandText } from '../wo/parse.js';
 import { checkTarget } from '../policy/paths.js';
-import { woTargets } from '../policy/targets.js';
 import { emit, logRollback, newRecord, relocate, save, setStage, type Job, type Runtime } from './runtime.js';
 import { reject } from './admit.js';
 import { splitExt } from '../util/fsx.js';
@@ -39,12 +38,10 @@ async function finish(rt: Runtime, job: Job, rec: WoRecord, status: Status, anno
   return rec;
 }
 
-/** Resolve and fs-check every declared path (symlinks, hard links): a refusal happens before any side effect. */
-async function resolveTargets(rt: Runtime, job: Job): Promise<Map<string, Target>> {
-  const { targets, refusals } = woTargets(job.wo, { root: rt.L.root, allowedRoots: rt.config().allowedRoots });
-  if (refusals.length) throw new WoError('POLICY_REFUSED', refusals.map((r) => `${r.path}: ${r.message}`).join('; '), { details: refusals });
+/** fs-check the paths judged at admission (symlinks, hard links): a refusal happens before any side effect. */
+async function resolveTargets(job: Job): Promise<Map<string, Target>> {
   const map = new Map<string, Target>();
-  for (const { given, target: t } of targets) {
+  for (const { given, target: t } of job.targets) {
     if (map.has(given)) continue;
     await checkTarget(t);
     map.set(given, { abs: t.abs, rel: t.rel, base: t.base });
@@ -87,7 +84,7 @@ export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Ou
   const cfg = rt.config();
   let targets: Map<string, Target>;
   try {
-    targets = await resolveTargets(rt, job);
+    targets = await resolveTargets(job);
   } catch (err) {
     const e = toWoError(err);
     await reject(rt, job.file, job.name, job.lane, e.code === 'IO_ERROR' ? 'POLICY_REFUSED' : e.code, e.details.length ? e.details : [{ path: '(paths)', message: e.message }], job.id, job);

@@ -7,6 +7,7 @@ import type { StateStore } from '../state/store.js';
 import type { Telemetry, Agent, EventName } from '../state/telemetry.js';
 import { stageIndex, STAGES, type Stage, type WoRecord, type WoType } from '../state/record.js';
 import type { WorkOrder } from '../wo/parse.js';
+import type { NamedTarget } from '../policy/targets.js';
 import { freePath, moveUnique, splitExt, writeJsonAtomic } from '../util/fsx.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -58,6 +59,8 @@ export interface Job {
   approved?: boolean;
   /** ENTRY lane: the decoded document to route. */
   doc?: unknown;
+  /** Every path the WO names, judged once at admission (locks, snapshot and apply all use these). */
+  targets: NamedTarget[];
 }
 
 /** The agent name telemetry uses for a WO type. */

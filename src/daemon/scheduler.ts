@@ -1,5 +1,4 @@
 /** Order and concurrency: priority then arrival, N at once, never two WOs on the same path (or id) at once. */
-import { woTargets } from '../policy/targets.js';
 import type { Job, Runtime } from './runtime.js';
 import type { AbortWhy, Outcome, RunControl } from './lifecycle.js';
 
@@ -32,8 +31,7 @@ export class Scheduler {
 
   /** Lock keys of a job: its id and every path it declares (lexically resolved). */
   private keysOf(job: Job): string[] {
-    const { targets } = woTargets(job.wo, { root: this.rt.L.root, allowedRoots: this.rt.config().allowedRoots });
-    return [`id:${job.id}`, ...targets.map((t) => `path:${t.target.abs}`)];
+    return [`id:${job.id}`, ...job.targets.map((t) => `path:${t.target.abs}`)];
   }
 
   /** An exec WO without `paths` may touch anything: it runs alone. */
