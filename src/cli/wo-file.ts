@@ -2,8 +2,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
-import { parseWo, decodeDocument, kindOf } from '../wo/parse.js';
-import { planRoute } from '../processors/route.js';
+import { parseWo, decodeFile } from '../wo/parse.js';
+import { planRoute, routeId } from '../processors/route.js';
 import { woTargets } from '../policy/targets.js';
 import { UsageError } from '../errors.js';
 import { sha256 } from '../util/fsx.js';
@@ -34,12 +34,11 @@ export async function checkWoFile(file: string, root: string, lane: string): Pro
   const name = path.basename(file);
   const digest = sha256(bytes);
   if (lane === 'ENTRY') {
-    const kind = kindOf(name);
-    const doc = kind ? decodeDocument(bytes.toString('utf8'), kind) : { ok: false as const, message: 'a WO file name ends in .yaml, .yml or .json' };
+    const doc = decodeFile(bytes, name);
     if (!doc.ok) return { ...base, bytes, sha256: digest, errors: [{ path: '(file)', message: doc.message }] };
     try {
       const deliveries = planRoute(doc.value, config, new Date());
-      return { ...base, bytes, sha256: digest, errors: [], id: `route-${digest.slice(0, 8)}`, type: 'route', routes: deliveries.length };
+      return { ...base, bytes, sha256: digest, errors: [], id: routeId(digest), type: 'route', routes: deliveries.length };
     } catch (err) {
       const details = (err as { details?: { path: string; message: string }[] }).details;
       return { ...base, bytes, sha256: digest, errors: details?.length ? details : [{ path: '(file)', message: (err as Error).message }] };

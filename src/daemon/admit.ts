@@ -1,7 +1,8 @@
 /** Admission of a claimed file: parse once, then decide — reject, duplicate, conflict, hold, or run. */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { decodeDocument, kindOf, parseWo, type WorkOrder } from '../wo/parse.js';
+import { decodeFile, parseWo, type WorkOrder } from '../wo/parse.js';
+import { routeId } from '../processors/route.js';
 import { sha256 } from '../util/fsx.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
 import { archiveFile, emit, newRecord, rejectFile, relocate, save, setStage, type Job, type Runtime } from './runtime.js';
@@ -59,13 +60,12 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
   let job: Job;
   if (lane === ENTRY_LANE) {
     const digest = sha256(bytes);
-    const kind = kindOf(name);
-    const doc = kind && !bytes.includes(0) ? decodeDocument(bytes.toString('utf8'), kind) : { ok: false as const, message: kind ? 'the file holds binary data (a NUL byte)' : 'a WO file name ends in .yaml, .yml or .json' };
+    const doc = decodeFile(bytes, name);
     if (!doc.ok) {
       await reject(rt, file, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: doc.message }]);
       return { kind: 'done' };
     }
-    const id = `route-${digest.slice(0, 8)}`;
+    const id = routeId(digest);
     job = { file, lane, name, sha256: digest, bytes, wo: routeWo(name, doc.value), id, type: 'route', warnings: [], seq: ++seq, received, doc: doc.value, targets: [] };
   } else {
     const parsed = parseWo(bytes, name, { ...cfg.limits });

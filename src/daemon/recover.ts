@@ -10,6 +10,7 @@ import { readTelemetry } from '../state/telemetry.js';
 import { rollbackCrashed } from './lifecycle.js';
 import { isIgnoredName } from './intake.js';
 import { ENTRY_LANE } from './admit.js';
+import { routeId } from '../processors/route.js';
 
 export interface Resumable {
   file: string;
@@ -36,7 +37,7 @@ function announceIfLost(rt: Runtime, rec: WoRecord): void {
 
 /** The record id a claimed file belongs to (undefined when it does not parse: admission rejects it). */
 function idOf(rt: Runtime, bytes: Buffer, name: string, lane: string): string | undefined {
-  if (lane === ENTRY_LANE) return `route-${sha256(bytes).slice(0, 8)}`;
+  if (lane === ENTRY_LANE) return routeId(sha256(bytes));
   const p = parseWo(bytes, name, rt.config().limits);
   return p.ok ? p.wo.wo_id : undefined;
 }

@@ -14,6 +14,11 @@ export interface Delivery {
   text: string;
 }
 
+/** The record id of an ENTRY file: `route-<first 8 hex of its sha256>`. */
+export function routeId(sha256hex: string): string {
+  return `route-${sha256hex.slice(0, 8)}`;
+}
+
 function slug(title: string): string {
   const s = title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32).replace(/-+$/, '');
   return s || 'wo';

@@ -177,17 +177,22 @@ export function validateWo(value: unknown, opts: ParseOptions): { ok: true; wo: 
   return { ok: true, wo, warnings };
 }
 
+/** A WO file's bytes → its document: the name says YAML or JSON; binary and non-UTF-8 text are refused. */
+export function decodeFile(bytes: Buffer, name: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  const kind = kindOf(name);
+  if (!kind) return { ok: false, message: 'a WO file name ends in .yaml, .yml or .json' };
+  if (bytes.includes(0)) return { ok: false, message: 'the file holds binary data (a NUL byte): a WO is YAML or JSON text' };
+  const text = bytes.toString('utf8');
+  if (text.includes('\uFFFD')) return { ok: false, message: 'the file is not valid UTF-8 text' };
+  return decodeDocument(text, kind);
+}
+
 /** Parse a WO file's bytes (size is checked by the caller before reading). */
 export function parseWo(bytes: Buffer, name: string, opts: ParseOptions): ParseResult {
   const digest = sha256(bytes);
   const fail = (code: 'PARSE_ERROR' | 'INVALID', message: string, path = '(file)'): ParseResult => ({ ok: false, code, errors: [{ path, message }], sha256: digest });
   if (bytes.length > opts.wo_bytes) return fail('PARSE_ERROR', `the file is ${bytes.length} bytes, over the limit of ${opts.wo_bytes}`);
-  const kind = kindOf(name);
-  if (!kind) return fail('PARSE_ERROR', 'a WO file name ends in .yaml, .yml or .json');
-  if (bytes.includes(0)) return fail('PARSE_ERROR', 'the file holds binary data (a NUL byte): a WO is YAML or JSON text');
-  const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD')) return fail('PARSE_ERROR', 'the file is not valid UTF-8 text');
-  const doc = decodeDocument(text, kind);
+  const doc = decodeFile(bytes, name);
   if (!doc.ok) return fail('PARSE_ERROR', doc.message);
   const v = validateWo(doc.value, opts);
   if (!v.ok) return { ok: false, code: 'INVALID', errors: v.errors, sha256: digest, ...(v.wo_id ? { wo_id: v.wo_id } : {}) };
