@@ -9,6 +9,8 @@ export interface Layout {
   archive: string;
   rejected: string;
   state: string;
+  /** Write-ahead intents of operator transitions whose source recovery does not scan (rollback). */
+  intents: string;
   telemetryDir: string;
   telemetry: string;
   backups: string;
@@ -36,6 +38,7 @@ export function layout(root: string): Layout {
     archive: path.join(bridge, 'archive'),
     rejected: path.join(bridge, 'rejected'),
     state: path.join(g, 'followup', 'state'),
+    intents: path.join(g, 'followup', 'intents'),
     telemetryDir: path.join(g, 'telemetry'),
     telemetry: path.join(g, 'telemetry', 'unified.jsonl'),
     backups: path.join(g, 'backups'),
@@ -53,7 +56,7 @@ export function layout(root: string): Layout {
 
 /** The folders created at start (0700), lanes excluded. */
 export function runtimeDirs(l: Layout): string[] {
-  return [l.inbox, l.processing, l.hold, l.archive, l.rejected, l.state, l.telemetryDir, l.backups, l.vault, l.logs, l.ledger, l.reports, l.run];
+  return [l.inbox, l.processing, l.hold, l.archive, l.rejected, l.state, l.intents, l.telemetryDir, l.backups, l.vault, l.logs, l.ledger, l.reports, l.run];
 }
 
 /** Resolve the root: --root, else $WO_ROOT, else the current directory. */

@@ -3,9 +3,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CheckFailed, UsageError } from '../errors.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
-import { moveUnique, sha256File, splitExt, writeJsonAtomic } from '../util/fsx.js';
+import { sha256File } from '../util/fsx.js';
 import { restoreSnapshot, snapshotOf } from '../snapshot/backup.js';
-import { emit, logRollback, newRecord, relocate, save, type Runtime } from './runtime.js';
+import { emit, logRollback, newRecord, type Runtime } from './runtime.js';
+import { afterCommit, clearIntent, crashPoint, transition, writeIntent } from './journal.js';
 import type { Scheduler } from './scheduler.js';
 
 export const ACTIONS = ['approve', 'reject', 'retry', 'cancel', 'rollback'] as const;
@@ -50,38 +51,43 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: { fo
   switch (action) {
     case 'approve': {
       if (rec.status !== 'awaiting_approval') throw wrongState(rec, action, 'held (awaiting_approval)');
-      rec.status = 'queued';
       rec.approved = true;
       rec.times.approved = rt.now().toISOString();
-      const dest = await relocate(rt, rec, abs, path.join(rt.L.processing, rec.lane), path.basename(abs));
-      emit(rt, rec, 'wo_approved', {}, 'cli');
-      await env.admit?.(dest, rec.source_name, rec.lane, rec.times.received ?? rt.now().toISOString(), true);
+      const { dest, moved } = await transition(rt, rec, 'queued', {
+        name: 'approve',
+        move: { from: abs, place: { kind: 'processing', lane: rec.lane } },
+        announce: () => emit(rt, rec, 'wo_approved', {}, 'cli'),
+      });
+      if (moved && dest) await env.admit?.(dest, rec.source_name, rec.lane, rec.times.received ?? rt.now().toISOString(), true);
       return (await rt.store.read(id)) ?? rec;
     }
     case 'reject': {
       if (rec.status !== 'awaiting_approval' && rec.status !== 'queued') throw wrongState(rec, action, 'held or queued');
       if (env.scheduler?.has(id) && !env.scheduler.dequeue(id)) throw new CheckFailed(`cannot reject ${id}: it is running now; use wo cancel`);
       const message = 'rejected by an operator (wo reject)';
-      rec.status = 'rejected';
       rec.error = { code: 'POLICY_REFUSED', message };
       rec.times.finished = rt.now().toISOString();
-      const dest = await relocate(rt, rec, abs, rt.L.rejected, rec.source_name);
-      await writeJsonAtomic(`${dest}.reason.json`, { file: path.basename(dest), wo_id: id, code: 'POLICY_REFUSED', errors: [{ path: '(operator)', message }], ts: rt.now().toISOString() });
-      emit(rt, rec, 'wo_rejected', { ok: false, code: 'POLICY_REFUSED', message }, 'cli');
-      rt.hooks.terminal?.(rec);
+      await transition(rt, rec, 'rejected', {
+        name: 'operator-reject',
+        move: { from: abs, place: { kind: 'rejected' }, sourceName: rec.source_name },
+        reason: { code: 'POLICY_REFUSED', errors: [{ path: '(operator)', message }] },
+        announce: () => emit(rt, rec, 'wo_rejected', { ok: false, code: 'POLICY_REFUSED', message }, 'cli'),
+      });
+      await afterCommit(rt, 'terminal hook', () => rt.hooks.terminal?.(rec));
       return rec;
     }
     case 'cancel': {
       if (TERMINAL.has(rec.status)) throw wrongState(rec, action, 'queued, held or running');
       if (env.scheduler?.abort(id, 'cancel')) return (await env.waitTerminal?.(id)) ?? (await recordOf(rt, id));
       env.scheduler?.dequeue(id);
-      const { ext } = splitExt(path.basename(abs));
-      rec.status = 'cancelled';
       rec.error = { code: 'CANCELLED', message: 'cancelled by an operator before it ran' };
       rec.times.finished = rt.now().toISOString();
-      await relocate(rt, rec, abs, rt.L.archive, `${id}.${rec.attempt}${ext ? `.${ext}` : ''}`);
-      emit(rt, rec, 'wo_cancelled', { ok: false }, 'cli');
-      rt.hooks.terminal?.(rec);
+      await transition(rt, rec, 'cancelled', {
+        name: 'operator-cancel',
+        move: { from: abs, place: { kind: 'archive', attempt: rec.attempt } },
+        announce: () => emit(rt, rec, 'wo_cancelled', { ok: false }, 'cli'),
+      });
+      await afterCommit(rt, 'terminal hook', () => rt.hooks.terminal?.(rec));
       return rec;
     }
     case 'retry': {
@@ -91,14 +97,16 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: { fo
       } catch {
         throw new CheckFailed(`cannot retry ${id}: its WO file ${rec.file} is gone (pruned?)`);
       }
-      const lane = rec.lane;
-      const inbox = path.join(rt.L.inbox, lane);
-      await fsp.mkdir(inbox, { recursive: true, mode: 0o700 });
-      await fsp.chmod(abs, 0o700); // owner-execute: complete, processed at once
-      const dest = await moveUnique(abs, inbox, rec.source_name, { dest: 'shared' });
-      rec.file = path.relative(rt.L.root, dest);
-      await save(rt, rec);
-      return rec;
+      // A retry is a new submission of the same file: policy judges it afresh (no carried-over approval).
+      delete rec.approved;
+      rec.tries = 0;
+      rec.requeued_from = rec.status;
+      const { dest, moved } = await transition(rt, rec, 'queued', {
+        name: 'retry',
+        move: { from: abs, place: { kind: 'processing', lane: rec.lane }, sourceName: rec.source_name, link: true },
+      });
+      if (moved && dest) await env.admit?.(dest, rec.source_name, rec.lane, rt.now().toISOString(), false);
+      return (await rt.store.read(id)) ?? rec;
     }
     case 'rollback': {
       if (rec.status !== 'succeeded' || rec.dry_run) throw wrongState(rec, action, 'succeeded (not dry-run)');
@@ -111,19 +119,32 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: { fo
           if (now !== f.after_sha256) changed.push(f.path);
         }
         if (changed.length && !opts.force) throw new UsageError(`refusing to roll back ${id}: these files changed since it ran: ${changed.join(', ')} (use --force to roll back anyway)`);
-        const restored = await restoreSnapshot(rt.L.backups, manifest);
-        rec.status = 'reverted';
-        rec.rolled_back = true;
-        rec.times.reverted = rt.now().toISOString();
-        await save(rt, rec);
-        await logRollback(rt, id, restored, `wo rollback${opts.force ? ' --force' : ''}`);
-        emit(rt, rec, 'wo_rolled_back', { ok: true, paths: restored, operator: true }, 'cli');
-        await rt.hooks.accepted?.(restored);
-        rt.hooks.terminal?.(rec);
-        return rec;
+        return revert(rt, rec, `wo rollback${opts.force ? ' --force' : ''}`, 'cli');
       };
       const paths = manifest.entries.map((e) => e.abs);
       return env.scheduler ? env.scheduler.withPaths(paths, doIt) : doIt();
     }
   }
+}
+
+/**
+ * Undo a succeeded WO from its snapshot (`wo rollback`, and recovery of an interrupted one). The restore
+ * touches files outside bridge/, so an intent is durable first; restoring is idempotent, so recovery simply
+ * does it again and then records `reverted`.
+ */
+export async function revert(rt: Runtime, rec: WoRecord, why: string, agent: 'cli' | 'daemon'): Promise<WoRecord> {
+  const manifest = await snapshotOf(rt.L.backups, rec);
+  if (!manifest) throw new CheckFailed(`cannot roll back ${rec.wo_id}: its snapshot in g/backups/${rec.wo_id}/ is missing or from another attempt`);
+  await writeIntent(rt, { wo_id: rec.wo_id, attempt: rec.attempt, op: 'revert', why, ts: rt.now().toISOString() });
+  crashPoint('revert:intent');
+  const restored = await restoreSnapshot(rt.L.backups, manifest);
+  crashPoint('revert:restore');
+  rec.rolled_back = true;
+  rec.times.reverted = rt.now().toISOString();
+  await transition(rt, rec, 'reverted', { name: 'revert', announce: () => emit(rt, rec, 'wo_rolled_back', { ok: true, paths: restored, operator: agent === 'cli', ...(agent === 'daemon' ? { recovered: true } : {}) }, agent) });
+  await clearIntent(rt, rec.wo_id);
+  await afterCommit(rt, 'rollback log', () => logRollback(rt, rec.wo_id, restored, why));
+  await afterCommit(rt, 'guardrail accept', () => rt.hooks.accepted?.(restored));
+  await afterCommit(rt, 'terminal hook', () => rt.hooks.terminal?.(rec));
+  return rec;
 }

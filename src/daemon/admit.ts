@@ -5,7 +5,8 @@ import { decodeFile, parseWo, type WorkOrder } from '../wo/parse.js';
 import { routeId } from '../processors/route.js';
 import { sha256 } from '../util/fsx.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
-import { archiveFile, emit, newRecord, rejectFile, relocate, save, setStage, type Job, type Runtime } from './runtime.js';
+import { emit, newRecord, setStage, type Job, type Runtime } from './runtime.js';
+import { afterCommit, moveUnrecorded, transition } from './journal.js';
 import type { ErrorCode } from '../errors.js';
 import { woTargets } from '../policy/targets.js';
 import { policyVerdict } from '../policy/verdict.js';
@@ -29,23 +30,29 @@ export type Admission = { kind: 'run'; job: Job } | { kind: 'done' };
 
 let seq = 0;
 
-/** Reject a file before any side effect: rejected/ + reason.json + a record when it has a usable id. */
+/**
+ * Reject a file before any side effect: rejected/ + reason.json, and a `rejected` record when it has a usable
+ * id and no other live WO owns that id (a conflict leaves the record as it was). Through the journal: record,
+ * reason, telemetry, then the move.
+ */
 export async function reject(rt: Runtime, file: string, name: string, lane: string, code: ErrorCode, errors: { path: string; message: string }[], id?: string, job?: Job): Promise<void> {
-  const dest = await rejectFile(rt, file, name, { ...(id ? { wo_id: id } : {}), code, errors });
   const message = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
-  if (id && job && code !== 'CONFLICT') {
-    const prev = await rt.store.read(id);
-    if (!prev || TERMINAL.has(prev.status)) {
-      const rec = newRecord(rt, job, prev);
-      rec.status = 'rejected';
-      rec.file = path.relative(rt.L.root, dest);
-      rec.error = { code, message, details: errors };
-      rec.times.finished = rt.now().toISOString();
-      await save(rt, rec);
-      rt.hooks.terminal?.(rec);
-    }
+  const announce = (dest: string | undefined) =>
+    rt.telemetry.emit('daemon', 'wo_rejected', { ok: false, ...(id ? { wo_id: id } : {}), lane, file: path.basename(dest ?? file), code, message: message.slice(0, 2000) });
+  const reason = { code, errors };
+  const prev = id && job && code !== 'CONFLICT' ? await rt.store.read(id) : undefined;
+  // This submission's own live record (queued after approval or recovery) ends rejected; another's is left alone.
+  const own = prev && !TERMINAL.has(prev.status) && prev.sha256 === job?.sha256 && prev.status !== 'running';
+  if (id && job && code !== 'CONFLICT' && (!prev || TERMINAL.has(prev.status) || own)) {
+    const rec = own ? prev : newRecord(rt, job, prev);
+    rec.error = { code, message, details: errors };
+    rec.times.finished = rt.now().toISOString();
+    await transition(rt, rec, 'rejected', { name: 'reject', move: { from: file, place: { kind: 'rejected' }, sourceName: name }, reason, announce });
+    await afterCommit(rt, 'terminal hook', () => rt.hooks.terminal?.(rec));
+    return;
   }
-  rt.telemetry.emit('daemon', 'wo_rejected', { ok: false, ...(id ? { wo_id: id } : {}), lane, file: path.basename(dest), code, message: message.slice(0, 2000) });
+  const dest = await moveUnrecorded(rt, file, { kind: 'rejected' }, { name: 'reject', ...(id ? { id } : {}), sourceName: name, reason });
+  announce(dest);
 }
 
 /** Read, parse and admit a claimed file. Never throws for bad input: the file ends somewhere explainable. */
@@ -88,7 +95,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     const live = !TERMINAL.has(prev.status) && path.resolve(rt.L.root, prev.file) !== file;
     if (appliedBefore && prev.sha256 === job.sha256) {
       const n = (prev.attempts?.length ?? 0) + 1;
-      const dest = await archiveFile(rt, file, job.id, `dup-${n}`);
+      const dest = await moveUnrecorded(rt, file, { kind: 'duplicate', n }, { name: 'duplicate', id: job.id });
       emit(rt, prev, 'wo_duplicate', { file: path.basename(dest), sha256: job.sha256 }, 'daemon');
       return { kind: 'done' };
     }
@@ -121,10 +128,12 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
 /** Put a WO on hold: record first (awaiting_approval, reasons), then move the file to bridge/hold/. */
 async function hold(rt: Runtime, job: Job, prev: WoRecord | undefined, reasons: string[]): Promise<void> {
   const rec = newRecord(rt, job, prev);
-  rec.status = 'awaiting_approval';
   setStage(rt, rec, 'held');
   rec.hold_reasons = reasons;
-  await relocate(rt, rec, job.file, rt.L.hold, `${job.id}.${path.basename(job.file).split('.').pop()}`);
-  emit(rt, rec, 'wo_held', { ok: true, reasons }, 'daemon');
-  rt.hooks.held?.(rec);
+  await transition(rt, rec, 'awaiting_approval', {
+    name: 'hold',
+    move: { from: job.file, place: { kind: 'hold' } },
+    announce: () => emit(rt, rec, 'wo_held', { ok: true, reasons }, 'daemon'),
+  });
+  await afterCommit(rt, 'held hook', () => rt.hooks.held?.(rec));
 }

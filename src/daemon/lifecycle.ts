@@ -9,9 +9,9 @@ import { runCommands, runTests, runValidate, type PhaseContext } from '../proces
 import { planRoute, deliver } from '../processors/route.js';
 import { commandText } from '../wo/parse.js';
 import { checkTarget } from '../policy/paths.js';
-import { emit, logRollback, newRecord, relocate, save, setStage, type Job, type Runtime } from './runtime.js';
+import { emit, logRollback, newRecord, save, setStage, type Job, type Runtime } from './runtime.js';
+import { afterCommit, transition } from './journal.js';
 import { reject } from './admit.js';
-import { splitExt } from '../util/fsx.js';
 
 export type AbortWhy = 'cancel' | 'timeout' | 'shutdown';
 
@@ -22,19 +22,13 @@ export interface RunControl {
 
 export type Outcome = { rec: WoRecord; retryInMs?: number };
 
-/**
- * Write the terminal record first (durable), then its telemetry, then move the WO file to where the record
- * says. A crash before the move leaves the file in processing/, so recovery finishes the move and emits the
- * event if it is missing: each terminal event is written once.
- */
+/** End an attempt through the journal: terminal record, telemetry, then the archive move; hooks after the commit. */
 async function finish(rt: Runtime, job: Job, rec: WoRecord, status: Status, announce: () => void): Promise<WoRecord> {
-  rec.status = status;
   rec.running_command = null;
   rec.times.finished = rt.now().toISOString();
-  const { ext } = splitExt(path.basename(job.file));
-  await relocate(rt, rec, job.file, rt.L.archive, `${job.id}.${rec.attempt}${ext ? `.${ext}` : ''}`, announce);
+  await transition(rt, rec, status, { name: `archive-${status}`, move: { from: job.file, place: { kind: 'archive', attempt: rec.attempt } }, announce });
   rt.telemetry.sync();
-  rt.hooks.terminal?.(rec);
+  await afterCommit(rt, 'terminal hook', () => rt.hooks.terminal?.(rec));
   return rec;
 }
 
@@ -104,11 +98,10 @@ export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Ou
     setStage(rt, rec, 'snapshot');
     manifest = await takeSnapshot(rt.L.backups, job.id, rec.attempt, snapTargets, rt.now());
     if (manifest.in_record) rec.snapshot = manifest;
-    rec.status = 'running';
     rec.times.started = rt.now().toISOString();
     setStage(rt, rec, 'apply');
-    await save(rt, rec); // write-ahead: durable before the first change
-    emit(rt, rec, 'wo_started', { title: rec.title });
+    // write-ahead: durable before the first change
+    await transition(rt, rec, 'running', { name: 'start', announce: () => emit(rt, rec, 'wo_started', { title: rec.title }) });
     const pc = phaseContext(rt, rec, ctl);
 
     applied = true;
@@ -146,7 +139,8 @@ export async function runJob(rt: Runtime, job: Job, ctl: RunControl): Promise<Ou
     await finish(rt, job, rec, 'succeeded', () =>
       emit(rt, rec, 'wo_completed', { files: rec.files.length, duration_ms: Date.parse(rec.times.finished!) - Date.parse(rec.times.started!) }),
     );
-    await rt.hooks.accepted?.(rec.files.map((f) => f.path));
+    // Committed: re-vaulting protected paths must never turn into a rollback of a committed WO.
+    await afterCommit(rt, 'guardrail accept', () => rt.hooks.accepted?.(rec.files.map((f) => f.path)));
     return { rec };
   } catch (err) {
     const e = toWoError(err);
@@ -186,16 +180,13 @@ async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { m
   }
   // A restart (shutdown) re-runs the WO unless a non-idempotent command had started.
   if (e.code === 'INTERRUPTED' && !(st.commandsStarted && !job.wo.idempotent)) {
-    rec.status = 'queued';
-    await save(rt, rec);
+    await transition(rt, rec, 'queued', { name: 'requeue' });
     return { rec };
   }
   const retries = job.wo.retry ?? 0;
   const cfg = rt.config();
   if (e.transient && e.code !== 'INTERRUPTED' && (rec.tries ?? 1) <= retries) {
-    rec.status = 'queued';
-    await save(rt, rec);
-    emit(rt, rec, 'wo_failed', { ok: false, code: e.code, message: e.message, retrying: true, rolled_back: rec.rolled_back });
+    await transition(rt, rec, 'queued', { name: 'requeue', announce: () => emit(rt, rec, 'wo_failed', { ok: false, code: e.code, message: e.message, retrying: true, rolled_back: rec.rolled_back }) });
     return { rec, retryInMs: Math.min(60_000, 500 * 2 ** ((rec.tries ?? 1) - 1)) };
   }
   const status: Status = e.code === 'CANCELLED' ? 'cancelled' : 'failed';
@@ -233,12 +224,11 @@ async function runRoute(rt: Runtime, job: Job, rec: WoRecord): Promise<WoRecord>
     await reject(rt, job.file, job.name, job.lane, e.code, e.details.length ? e.details : [{ path: '(file)', message: e.message }], job.id, job);
     return (await rt.store.read(job.id)) ?? rec;
   }
-  rec.status = 'running';
   rec.times.started = rt.now().toISOString();
   setStage(rt, rec, 'apply');
   rec.routed_ids = deliveries.map((d) => d.wo_id);
   rec.deliveries = deliveries.map((d) => ({ wo_id: d.wo_id, lane: d.lane }));
-  await save(rt, rec); // write-ahead: a resumed route delivers only what is missing
+  await transition(rt, rec, 'running', { name: 'route-start' }); // write-ahead: a resumed route delivers only what is missing
   await deliver(rt.L.inbox, deliveries, async (d) => {
     const existing = await rt.store.read(d.wo_id);
     if (existing) return true;

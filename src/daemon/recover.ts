@@ -2,10 +2,12 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { TERMINAL, type WoRecord } from '../state/record.js';
-import { sha256, splitExt } from '../util/fsx.js';
+import { sha256 } from '../util/fsx.js';
 import { parseWo } from '../wo/parse.js';
 import { killGroup, sameProcess } from '../exec/proc.js';
-import { emit, save, TERMINAL_EVENT, type Runtime } from './runtime.js';
+import { emit, TERMINAL_EVENT, type Runtime } from './runtime.js';
+import { afterCommit, clearIntent, pendingIntents, transition } from './journal.js';
+import { revert } from './actions.js';
 import { readTelemetry } from '../state/telemetry.js';
 import { rollbackCrashed } from './lifecycle.js';
 import { isIgnoredName } from './intake.js';
@@ -42,39 +44,23 @@ function idOf(rt: Runtime, bytes: Buffer, name: string, lane: string): string | 
   return p.ok ? p.wo.wo_id : undefined;
 }
 
+/** A terminal record whose file is still in processing/ (written before the journal named destinations): archive it. */
 async function archiveAs(rt: Runtime, file: string, rec: WoRecord): Promise<void> {
-  const want = path.resolve(rt.L.root, rec.file);
-  let dest = want;
-  if (!want.startsWith(rt.L.archive + path.sep)) {
-    const { ext } = splitExt(path.basename(file));
-    dest = path.join(rt.L.archive, `${rec.wo_id}.${rec.attempt}${ext ? `.${ext}` : ''}`);
-  }
-  try {
-    await fsp.lstat(dest);
-    dest = path.join(rt.L.archive, `${path.basename(dest)}.recovered-${Date.now()}`);
-  } catch {
-    /* free */
-  }
-  await fsp.rename(file, dest);
-  if (path.relative(rt.L.root, dest) !== rec.file) {
-    rec.file = path.relative(rt.L.root, dest);
-    await save(rt, rec);
-  }
+  await transition(rt, rec, rec.status, { name: 'recover-archive', move: { from: file, place: { kind: 'archive', attempt: rec.attempt } } });
 }
 
 /** End an interrupted attempt for good (non-idempotent command ran, or attempts used up). */
 async function endInterrupted(rt: Runtime, file: string, rec: WoRecord, message: string, givenUp: boolean): Promise<void> {
-  rec.status = 'failed';
   rec.error = { code: 'INTERRUPTED', message };
   rec.running_command = null;
   if (givenUp) rec.given_up = true;
   rec.times.finished = rt.now().toISOString();
-  const { ext } = splitExt(path.basename(file));
-  rec.file = path.relative(rt.L.root, path.join(rt.L.archive, `${rec.wo_id}.${rec.attempt}${ext ? `.${ext}` : ''}`));
-  await save(rt, rec);
-  emit(rt, rec, 'wo_failed', { ok: false, code: 'INTERRUPTED', message, rolled_back: rec.rolled_back, ...(givenUp ? { given_up: true } : {}) });
-  await archiveAs(rt, file, rec);
-  rt.hooks.terminal?.(rec);
+  await transition(rt, rec, 'failed', {
+    name: 'recover-fail',
+    move: { from: file, place: { kind: 'archive', attempt: rec.attempt } },
+    announce: () => emit(rt, rec, 'wo_failed', { ok: false, code: 'INTERRUPTED', message, rolled_back: rec.rolled_back, ...(givenUp ? { given_up: true } : {}) }),
+  });
+  await afterCommit(rt, 'terminal hook', () => rt.hooks.terminal?.(rec));
 }
 
 /** Resolve one file found in processing/ or hold/: finish, roll back, end, or hand back for (re)admission. */
@@ -130,11 +116,23 @@ async function recoverOne(rt: Runtime, file: string, name: string, lane: string 
       await endInterrupted(rt, file, rec, `the WO was interrupted ${rec.tries ?? 1} times (attempts: ${rt.config().attempts}): given up so it cannot crash-loop the service`, true);
       return undefined;
     }
-    rec.status = 'queued';
     rec.running_command = null;
-    await save(rt, rec);
+    await transition(rt, rec, 'queued', { name: 'recover-requeue' });
   }
   return { ...fresh, approved: rec.approved === true };
+}
+
+/** Finish operator reverts a crash interrupted (restoring is idempotent), then forget their intents. */
+async function finishIntents(rt: Runtime): Promise<void> {
+  for (const it of await pendingIntents(rt)) {
+    try {
+      const rec = await rt.store.read(it.wo_id);
+      if (rec?.status === 'succeeded' && rec.attempt === it.attempt) await revert(rt, rec, `${it.why} (finished by recovery)`, 'daemon');
+      else await clearIntent(rt, it.wo_id);
+    } catch (err) {
+      rt.log.error({ wo_id: it.wo_id, err: String(err) }, 'recovery of an interrupted rollback failed; it is retried at the next start');
+    }
+  }
 }
 
 /** The record that names `file` as where its WO is (held files: their name is `<wo_id>.<ext>`). */
@@ -148,6 +146,7 @@ async function recordNaming(rt: Runtime, file: string, digest: string): Promise<
 export async function recoverAll(rt: Runtime): Promise<Resumable[]> {
   const out: Resumable[] = [];
   announcedCache = undefined;
+  await finishIntents(rt);
   let lanes: string[];
   try {
     lanes = (await fsp.readdir(rt.L.processing, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);

@@ -8,8 +8,6 @@ import type { Telemetry, Agent, EventName } from '../state/telemetry.js';
 import { stageIndex, STAGES, type Stage, type WoRecord, type WoType } from '../state/record.js';
 import type { WorkOrder } from '../wo/parse.js';
 import type { NamedTarget } from '../policy/targets.js';
-import { freePath, moveUnique, splitExt, writeJsonAtomic } from '../util/fsx.js';
-import type { ErrorCode } from '../errors.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -84,7 +82,7 @@ export function newRecord(rt: Runtime, job: Job, prev: WoRecord | undefined): Wo
     stage_index: stageIndex('validated'),
     stages_total: STAGES.length,
     attempt,
-    attempts: prev ? [...(prev.attempts ?? []), { attempt: prev.attempt, status: prev.status, ...(prev.times?.started ? { started: prev.times.started } : {}), ...(prev.times?.finished ? { finished: prev.times.finished } : {}), ...(prev.error ? { error: { code: prev.error.code, message: prev.error.message } } : {}), rolled_back: prev.rolled_back }] : [],
+    attempts: prev ? [...(prev.attempts ?? []), { attempt: prev.attempt, status: prev.requeued_from ?? prev.status, ...(prev.times?.started ? { started: prev.times.started } : {}), ...(prev.times?.finished ? { finished: prev.times.finished } : {}), ...(prev.error ? { error: { code: prev.error.code, message: prev.error.message } } : {}), rolled_back: prev.rolled_back }] : [],
     sha256: job.sha256,
     file: path.relative(rt.L.root, job.file),
     source_name: job.name,
@@ -117,20 +115,6 @@ export function emit(rt: Runtime, rec: Pick<WoRecord, 'wo_id' | 'type' | 'lane'>
   rt.telemetry.emit(agent ?? agentFor(rec.type), event, { wo_id: rec.wo_id, lane: rec.lane, ...(rec.attempt !== undefined ? { attempt: rec.attempt } : {}), ...fields });
 }
 
-/**
- * Move a WO file into a daemon-owned folder, write-ahead: the record names the destination and is durable
- * before the rename, so a crash in between (or a rename lost with the page cache) is finished by recovery,
- * which trusts the record.
- */
-export async function relocate(rt: Runtime, rec: WoRecord, from: string, dir: string, name: string, afterSave?: () => void): Promise<string> {
-  const dest = await freePath(dir, name);
-  rec.file = path.relative(rt.L.root, dest);
-  await save(rt, rec);
-  afterSave?.(); // e.g. the terminal telemetry: emitted while the file still tells recovery to check for it
-  await fsp.rename(from, dest);
-  return dest;
-}
-
 /** The telemetry event that announces a terminal status (none for routed/reverted: theirs are per step). */
 export const TERMINAL_EVENT: Partial<Record<WoRecord['status'], EventName>> = {
   succeeded: 'wo_completed',
@@ -138,24 +122,6 @@ export const TERMINAL_EVENT: Partial<Record<WoRecord['status'], EventName>> = {
   cancelled: 'wo_cancelled',
   rejected: 'wo_rejected',
 };
-
-/** Archive a WO file as `<wo_id>.<suffix>.<ext>` (never replacing), returning the new path. */
-export async function archiveFile(rt: Runtime, file: string, id: string, suffix: string): Promise<string> {
-  const { ext } = splitExt(path.basename(file));
-  return moveUnique(file, rt.L.archive, `${id}.${suffix}${ext ? `.${ext}` : ''}`, { dest: 'owned' });
-}
-
-/** Move a refused file to bridge/rejected/ with `<name>.reason.json`. */
-export async function rejectFile(
-  rt: Runtime,
-  file: string,
-  name: string,
-  reason: { wo_id?: string; code: ErrorCode; errors: { path: string; message: string }[] },
-): Promise<string> {
-  const dest = await moveUnique(file, rt.L.rejected, name, { dest: 'owned' });
-  await writeJsonAtomic(`${dest}.reason.json`, { file: path.basename(dest), ...(reason.wo_id ? { wo_id: reason.wo_id } : {}), code: reason.code, errors: reason.errors, ts: rt.now().toISOString() });
-  return dest;
-}
 
 /** Append a line to g/logs/rollback_YYYYMMDD.log. */
 export async function logRollback(rt: Runtime, woId: string, paths: string[], why: string): Promise<void> {

@@ -96,6 +96,8 @@ export interface WoRecord {
   approved?: boolean;
   /** Attempts made since this content was submitted or retried (crash loops give up at config.attempts). */
   tries?: number;
+  /** Set by `wo retry`: the status this attempt ended in before it was queued again (its history entry keeps it). */
+  requeued_from?: Status;
   /** The pre-apply snapshot when every target was absent (else it is g/backups/<wo_id>/manifest.json). */
   snapshot?: import('../snapshot/backup.js').Manifest;
   /** route: where each produced WO went. */
