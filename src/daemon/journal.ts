@@ -61,6 +61,8 @@ export function placeOf(rt: Runtime, place: Place, id: string, file: string, sou
 
 /** Test-only fault injection: `WO_TEST_CRASH_AT=<transition>:<point>` kills the daemon there (kill -9 semantics). */
 const CRASH_AT = process.env.WO_TEST_CRASH_AT;
+/** Test-only fault injection: `WO_TEST_FAIL_AT=after-commit:<what>` makes that post-commit step throw. */
+const FAIL_AT = process.env.WO_TEST_FAIL_AT;
 export function crashPoint(point: string): void {
   if (CRASH_AT !== undefined && CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
 }
@@ -169,6 +171,7 @@ async function writeReason(rt: Runtime, dest: string, reason: RejectReason, id: 
 /** Why: work after a durable commit must never undo it; a failure there is logged and left. */
 export async function afterCommit(rt: Runtime, what: string, fn: () => unknown): Promise<void> {
   try {
+    if (FAIL_AT === `after-commit:${what}`) throw new Error('injected failure (WO_TEST_FAIL_AT)');
     await fn();
   } catch (err) {
     rt.log.error({ err: String(err), what }, 'post-commit work failed (the transition stands)');

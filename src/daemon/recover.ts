@@ -2,7 +2,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { TERMINAL, type WoRecord } from '../state/record.js';
-import { sha256 } from '../util/fsx.js';
+import { sha256, writeJsonAtomic } from '../util/fsx.js';
 import { parseWo } from '../wo/parse.js';
 import { killGroup, sameProcess } from '../exec/proc.js';
 import { emit, TERMINAL_EVENT, type Runtime } from './runtime.js';
@@ -88,6 +88,7 @@ async function recoverOne(rt: Runtime, file: string, name: string, lane: string 
     await fsp.mkdir(path.dirname(want), { recursive: true, mode: 0o700 });
     await fsp.rename(file, want);
     file = want;
+    if (rec.status === 'rejected') await restoreReason(rt, want, rec);
     if (!want.startsWith(rt.L.processing + path.sep)) {
       announceIfLost(rt, rec);
       return undefined;
@@ -120,6 +121,13 @@ async function recoverOne(rt: Runtime, file: string, name: string, lane: string 
     await transition(rt, rec, 'queued', { name: 'recover-requeue' });
   }
   return { ...fresh, approved: rec.approved === true };
+}
+
+/** A rejected file whose crash came before its `.reason.json`: the record holds the reason. */
+async function restoreReason(rt: Runtime, file: string, rec: WoRecord): Promise<void> {
+  if (await fsp.lstat(`${file}.reason.json`).then(() => true, () => false)) return;
+  const errors = rec.error?.details ?? [{ path: '(file)', message: rec.error?.message ?? 'rejected' }];
+  await writeJsonAtomic(`${file}.reason.json`, { file: path.basename(file), wo_id: rec.wo_id, code: rec.error?.code ?? 'INVALID', errors, ts: rt.now().toISOString() });
 }
 
 /** Finish operator reverts a crash interrupted (restoring is idempotent), then forget their intents. */
