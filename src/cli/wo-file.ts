@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { parseWo, decodeFile } from '../wo/parse.js';
 import { planRoute, routeId } from '../processors/route.js';
 import { woTargets } from '../policy/targets.js';
+import { pathPolicy } from '../policy/context.js';
 import { UsageError } from '../errors.js';
 import { sha256 } from '../util/fsx.js';
 
@@ -46,7 +47,7 @@ export async function checkWoFile(file: string, root: string, lane: string): Pro
   }
   const result = parseWo(bytes, name, config.limits);
   if (!result.ok) return { ...base, bytes, sha256: digest, errors: result.errors };
-  const { refusals: errors } = woTargets(result.wo, { root: path.resolve(root), allowedRoots: config.allowedRoots });
+  const { refusals: errors } = woTargets(result.wo, pathPolicy(config));
   return { ...base, bytes, sha256: digest, errors, warnings: result.warnings, id: result.wo.wo_id!, type: result.wo.type };
 }
 

@@ -16,6 +16,8 @@ export interface Config extends ConfigFile {
   portExplicit: boolean;
   /** allowed_roots resolved to absolute paths (~ expanded). */
   allowedRoots: string[];
+  /** policy.allow_self_modify (dangerous): WOs may write wo.config.yaml, .git/ and this root's service unit. */
+  allowSelfModify: boolean;
 }
 
 /** Known keys at a path of the config schema, for did-you-mean. */
@@ -54,6 +56,7 @@ export function parseConfig(text: string, root: string, env: NodeJS.ProcessEnv =
     dryRun: env.WO_DRY_RUN === '1' || c.policy.autonomy === 'observe',
     portExplicit: (raw as { http?: { port?: unknown } }).http?.port !== undefined,
     allowedRoots: c.policy.allowed_roots.map(expand),
+    allowSelfModify: c.policy.allow_self_modify,
   };
 }
 

@@ -38,6 +38,9 @@ export const configSchema = z.strictObject({
     autonomy: z.enum(['observe', 'approve', 'guarded', 'auto']).default('guarded'),
     allow_commands: z.array(z.string().min(1)).default(DEFAULT_ALLOW_COMMANDS),
     allowed_roots: z.array(z.string().min(1)).default([]),
+    // DANGEROUS: true lets WOs write the root's control files (wo.config.yaml, any .git/, this root's installed
+    // service unit): one file-only WO can then turn policy off or run code at the next git command.
+    allow_self_modify: z.boolean().default(false),
   }).prefault({}),
   exec: z.strictObject({
     path: z.string().min(1).default('/usr/local/bin:/opt/homebrew/bin:/usr/bin:/bin:/usr/sbin:/sbin'),

@@ -9,6 +9,7 @@ import { emit, newRecord, setStage, type Job, type Runtime } from './runtime.js'
 import { afterCommit, moveUnrecorded, transition } from './journal.js';
 import type { ErrorCode } from '../errors.js';
 import { woTargets } from '../policy/targets.js';
+import { pathPolicy } from '../policy/context.js';
 import { policyVerdict } from '../policy/verdict.js';
 
 export const ENTRY_LANE = 'ENTRY';
@@ -106,9 +107,9 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     }
   }
 
-  // Paths: confined to the root and allowed roots, never into bridge/ or g/ — refused at every autonomy level.
+  // Paths: confined to the root and allowed roots, never into its internals or control files — refused at every autonomy level.
   if (job.type !== 'route') {
-    const { targets, refusals } = woTargets(job.wo, { root: rt.L.root, allowedRoots: cfg.allowedRoots });
+    const { targets, refusals } = woTargets(job.wo, pathPolicy(cfg));
     job.targets = targets;
     if (refusals.length) {
       await reject(rt, file, name, lane, 'POLICY_REFUSED', refusals, job.id, job);

@@ -6,11 +6,29 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { WoError } from '../errors.js';
-import { isInside, isInternalRel } from './roots.js';
+import { foldName, gitInternalReason, internalReason, isInside } from './roots.js';
 
 export interface PathPolicy {
   root: string;
   allowedRoots: readonly string[];
+  /** `policy.allow_self_modify`: wo.config.yaml, `.git/` and `controlFiles` become ordinary targets (dangerous). */
+  allowSelfModify?: boolean;
+  /** Files outside bridge/, g/ and the config that set how this daemon runs (its installed service unit). */
+  controlFiles?: readonly ControlFile[];
+  /** Other spellings of a folder of the root through a symlinked allowed root: `abs` is the root's `rel` (`''`: the root). */
+  rootAliases?: readonly RootAlias[];
+}
+
+export interface RootAlias {
+  abs: string;
+  rel: string;
+}
+
+export interface ControlFile {
+  /** Absolute and lexical, as a WO could name it (one entry per way in: a symlinked allowed root gets its own). */
+  abs: string;
+  /** What it is, for the refusal: "this root's installed systemd service unit". */
+  why: string;
 }
 
 export interface Target {
@@ -56,8 +74,52 @@ export function lexicalTarget(p: string, ctx: PathPolicy): Target {
   const base = bases.reduce((a, b) => (b.length > a.length ? b : a));
   const underRoot = isInside(abs, root);
   const rel = underRoot ? path.relative(root, abs) : abs;
-  if (underRoot && isInternalRel(rel)) refuse(p, "is inside the daemon's internals (bridge/ or g/), which WOs may not write");
+  refuseInternal(p, abs, base, ctx);
   return { abs, rel, base };
+}
+
+const SELF_MODIFY = 'which WOs may not write (policy.allow_self_modify is false)';
+
+/**
+ * The root's internals, however the path reaches the root (its own spelling, a case variant, an allowed root that
+ * is the root's parent through a symlink): bridge/ and g/ always; `.git/` anywhere, the config and the control
+ * files unless `allowSelfModify`; and never a folder holding the root (its snapshot would cover them all).
+ */
+function refuseInternal(p: string, abs: string, base: string, ctx: PathPolicy): void {
+  const folded = foldPath(abs);
+  const views = [{ abs: path.resolve(ctx.root), rel: '' }, ...(ctx.rootAliases ?? [])];
+  const rels: string[] = [];
+  for (const v of views) {
+    const at = foldPath(v.abs);
+    if (v.rel === '' && isInside(at, folded)) {
+      refuse(p, `is ${at === folded ? 'the root itself' : 'a parent of the root'}: it holds the daemon's internals (bridge/, g/) and its configuration`);
+    }
+    if (isInside(folded, at)) rels.push(path.join(v.rel, path.relative(at, folded)));
+  }
+  for (const rel of rels) {
+    const always = internalReason(rel, { allowSelfModify: true });
+    if (always) refuse(p, `is inside ${always}, which WOs may not write`);
+  }
+  if (ctx.allowSelfModify) return;
+  for (const rel of [path.relative(base, abs), ...rels]) {
+    const git = gitInternalReason(rel);
+    if (git) refuse(p, `is inside ${git}, ${SELF_MODIFY}`);
+  }
+  for (const rel of rels) {
+    const config = internalReason(rel);
+    if (config) refuse(p, `is ${config}, ${SELF_MODIFY}`);
+  }
+  for (const f of ctx.controlFiles ?? []) {
+    const file = foldPath(f.abs);
+    if (file === folded) refuse(p, `is ${f.why}, ${SELF_MODIFY}`);
+    // A folder holding it (exec `paths`): its snapshot and rollback would cover the file.
+    if (isInside(file, folded)) refuse(p, `holds ${f.why} (${f.abs}), ${SELF_MODIFY}`);
+  }
+}
+
+/** An absolute path as a case-insensitive disk compares it. */
+function foldPath(abs: string): string {
+  return abs.split('/').map(foldName).join('/');
 }
 
 /** The components below `base` leading to `abs` (lexical). */

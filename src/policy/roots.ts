@@ -16,20 +16,43 @@ export interface InternalsPolicy {
   allowSelfModify?: boolean;
 }
 
+/** Code points HFS+ ignores in names (git's `is_hfs_dotgit` list): `.g\u200cit` is `.git` there. */
+const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
+/** Why: a name as a case-insensitive, HFS+-ignoring disk compares it (APFS, HFS+), so variants cannot slip past. */
+export function foldName(name: string): string {
+  return name.replace(HFS_IGNORED, '').normalize('NFC').toLowerCase();
+}
+
+function components(rel: string): string[] {
+  return rel.split(/[\\/]+/).map(foldName).filter((c) => c !== '' && c !== '.');
+}
+
+const CONFIG_NAMES = new Set(['wo.config.yaml', 'wo.config.yml']);
+const DAEMON_REASON = "the daemon's internals (bridge/ or g/)";
+const CONFIG_REASON = "the daemon's own configuration (wo.config.yaml)";
+const GIT_REASON = "a git repository's internals (.git/: its hooks and config run code at the next git command)";
+
+/**
+ * Why a `.git` component anywhere (the root's repository, a nested one, a submodule's, an allowed root's) is
+ * off-limits: hooks and config run code at the user's next git command there. Undefined when there is none.
+ */
+export function gitInternalReason(rel: string): string | undefined {
+  return components(rel).includes('.git') ? GIT_REASON : undefined;
+}
+
 /**
  * Why a path relative to the root is off-limits to WOs, or undefined when it is an ordinary target.
- * `bridge/` and `g/` are the daemon's own state (always refused); `wo.config.yaml` and `.git/` are the root's
- * control files (a write turns policy off or runs code at the next git command), refused unless
- * `policy.allow_self_modify`. Case-folded for case-insensitive disks (APFS).
+ * `bridge/` and `g/` are the daemon's own state (always refused); `wo.config.yaml` (the daemon reloads it: a
+ * write turns policy off) and any `.git/` (code at the next git command) are the root's control files,
+ * refused unless `policy.allow_self_modify`. Case-folded and HFS+-ignorables stripped (APFS, HFS+).
  */
 export function internalReason(rel: string, opts: InternalsPolicy = {}): string | undefined {
-  const parts = rel.split(/[\\/]+/).filter((c) => c !== '' && c !== '.');
-  const first = parts[0]?.toLowerCase();
-  if (first === 'bridge' || first === 'g') return "the daemon's internals (bridge/ or g/)";
+  const first = components(rel)[0];
+  if (first === 'bridge' || first === 'g') return DAEMON_REASON;
   if (opts.allowSelfModify) return undefined;
-  if (first === 'wo.config.yaml' || first === 'wo.config.yml') return "the daemon's own configuration (wo.config.yaml)";
-  if (first === '.git') return "the git repository's internals (.git/: hooks and config run code at the next git command)";
-  return undefined;
+  if (first !== undefined && CONFIG_NAMES.has(first)) return CONFIG_REASON;
+  return gitInternalReason(rel);
 }
 
 /** Why: `bridge/` and `g/` are the daemon's own state (kept for callers that only ask that). */
