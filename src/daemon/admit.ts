@@ -1,60 +1,20 @@
 /** Admission of a claimed file: parse once, then decide — reject, duplicate, conflict, hold, or run. */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { decodeFile, parseWo, type WorkOrder } from '../wo/parse.js';
-import { routeId } from '../processors/route.js';
-import { sha256 } from '../util/fsx.js';
+import { parseWo } from '../wo/parse.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
 import { emit, newRecord, setStage, type Job, type Runtime } from './runtime.js';
-import { afterCommit, moveUnrecorded, transition } from './journal.js';
-import type { ErrorCode } from '../errors.js';
+import { afterCommit, moveUnrecorded, reject, transition } from './journal.js';
+import { PROCESSORS, laneProcessor } from '../processors/index.js';
 import { woTargets } from '../policy/targets.js';
 import { pathPolicy } from '../policy/context.js';
 import { policyVerdict } from '../policy/verdict.js';
-
-export const ENTRY_LANE = 'ENTRY';
-
-/** A route job's WorkOrder stand-in: the entry file itself. */
-function routeWo(name: string, doc: unknown): WorkOrder {
-  const wos = (doc as { wos?: unknown })?.wos;
-  const title = Array.isArray(wos)
-    ? `route: bundle of ${wos.length} WO${wos.length === 1 ? '' : 's'} (${name})`
-    : typeof (doc as { title?: unknown })?.title === 'string' ? `route: ${(doc as { title: string }).title}` : `route: ${name}`;
-  return {
-    wo_id: undefined, title, type: 'route', priority: 'P2', owner: undefined, created_at: undefined, description: undefined, lane: undefined,
-    dry_run: false, files: [], patches: [], delete: [], commands: [], idempotent: true, paths: [], post_verify: [], tests: [],
-    timeout_s: undefined, retry: undefined, extra: {},
-  };
-}
 
 export type Admission = { kind: 'run'; job: Job } | { kind: 'done' };
 
 let seq = 0;
 
-/**
- * Reject a file before any side effect: rejected/ + reason.json, and a `rejected` record when it has a usable
- * id and no other live WO owns that id (a conflict leaves the record as it was). Through the journal: record,
- * reason, telemetry, then the move.
- */
-export async function reject(rt: Runtime, file: string, name: string, lane: string, code: ErrorCode, errors: { path: string; message: string }[], id?: string, job?: Job): Promise<void> {
-  const message = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
-  const announce = (dest: string | undefined) =>
-    rt.telemetry.emit('daemon', 'wo_rejected', { ok: false, ...(id ? { wo_id: id } : {}), lane, file: path.basename(dest ?? file), code, message: message.slice(0, 2000) });
-  const reason = { code, errors };
-  const prev = id && job && code !== 'CONFLICT' ? await rt.store.read(id) : undefined;
-  // This submission's own live record (queued after approval or recovery) ends rejected; another's is left alone.
-  const own = prev && !TERMINAL.has(prev.status) && prev.sha256 === job?.sha256 && prev.status !== 'running';
-  if (id && job && code !== 'CONFLICT' && (!prev || TERMINAL.has(prev.status) || own)) {
-    const rec = own ? prev : newRecord(rt, job, prev);
-    rec.error = { code, message, details: errors };
-    rec.times.finished = rt.now().toISOString();
-    await transition(rt, rec, 'rejected', { name: 'reject', move: { from: file, place: { kind: 'rejected' }, sourceName: name }, reason, announce });
-    await afterCommit(rt, 'terminal hook', () => rt.hooks.terminal?.(rec));
-    return;
-  }
-  const dest = await moveUnrecorded(rt, file, { kind: 'rejected' }, { name: 'reject', ...(id ? { id } : {}), sourceName: name, reason });
-  announce(dest);
-}
+export { reject };
 
 /** Read, parse and admit a claimed file. Never throws for bad input: the file ends somewhere explainable. */
 export async function admit(rt: Runtime, file: string, name: string, lane: string, received: string, approved = false): Promise<Admission> {
@@ -66,15 +26,15 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
   }
   const bytes = await fsp.readFile(file);
   let job: Job;
-  if (lane === ENTRY_LANE) {
-    const digest = sha256(bytes);
-    const doc = decodeFile(bytes, name);
-    if (!doc.ok) {
-      await reject(rt, file, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: doc.message }]);
+  const own = laneProcessor(lane);
+  if (own?.decode) {
+    // A lane whose processor reads its files itself (ENTRY: route): its decoder gives the id and the document.
+    const d = own.decode(bytes, name);
+    if (!d.ok) {
+      await reject(rt, file, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: d.message }]);
       return { kind: 'done' };
     }
-    const id = routeId(digest);
-    job = { file, lane, name, sha256: digest, bytes, wo: routeWo(name, doc.value), id, type: 'route', warnings: [], seq: ++seq, received, doc: doc.value, targets: [] };
+    job = { file, lane, name, sha256: d.sha256, bytes, wo: d.wo, id: d.id, type: d.wo.type, warnings: [], seq: ++seq, received, doc: d.doc, targets: [] };
   } else {
     const parsed = parseWo(bytes, name, { ...cfg.limits });
     if (!parsed.ok) {
@@ -83,8 +43,9 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     }
     const wo = parsed.wo;
     job = { file, lane, name, sha256: parsed.sha256, bytes, wo, id: wo.wo_id!, type: wo.type, warnings: parsed.warnings, seq: ++seq, received, targets: [], ...(approved ? { approved } : {}) };
-    if (wo.type === 'route') {
-      await reject(rt, file, name, lane, 'INVALID', [{ path: 'type', message: `route WOs belong in the ${ENTRY_LANE} lane` }], job.id, job);
+    const home = PROCESSORS[wo.type].lane;
+    if (home !== undefined && home !== lane) {
+      await reject(rt, file, name, lane, 'INVALID', [{ path: 'type', message: `${wo.type} WOs belong in the ${home} lane` }], job.id, job);
       return { kind: 'done' };
     }
   }
@@ -108,7 +69,8 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
   }
 
   // Paths: confined to the root and allowed roots, never into its internals or control files — refused at every autonomy level.
-  if (job.type !== 'route') {
+  const judged = PROCESSORS[job.type].judged;
+  if (judged) {
     const { targets, refusals } = woTargets(job.wo, pathPolicy(cfg));
     job.targets = targets;
     if (refusals.length) {
@@ -116,7 +78,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
       return { kind: 'done' };
     }
   }
-  if (job.type !== 'route' && !approved) {
+  if (judged && !approved) {
     const verdict = policyVerdict(job.wo, { autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, dryRunEnv: cfg.dryRun });
     if (verdict.decision === 'hold') {
       await hold(rt, job, prev, verdict.hold_reasons);

@@ -13,7 +13,8 @@ import path from 'node:path';
 import type { Status, WoRecord } from '../state/record.js';
 import type { ErrorCode } from '../errors.js';
 import { fsyncDir, readJson, splitExt, writeJsonAtomic } from '../util/fsx.js';
-import { save, type Runtime } from './runtime.js';
+import { TERMINAL } from '../state/record.js';
+import { newRecord, save, type Job, type Runtime } from './runtime.js';
 
 /** Allowed status changes (a same-status transition is a move or a progress write). */
 export const TRANSITIONS: Readonly<Record<Status, readonly Status[]>> = {
@@ -212,4 +213,38 @@ export async function pendingIntents(rt: Runtime): Promise<Intent[]> {
     if (it && typeof it.wo_id === 'string' && it.op === 'revert') out.push(it);
   }
   return out;
+}
+
+/** End an attempt: terminal record, telemetry, then the archive move; hooks only after the commit. */
+export async function endAttempt(rt: Runtime, file: string, rec: WoRecord, status: Status, announce: () => void): Promise<WoRecord> {
+  rec.running_command = null;
+  rec.times.finished = rt.now().toISOString();
+  await transition(rt, rec, status, { name: `archive-${status}`, move: { from: file, place: { kind: 'archive', attempt: rec.attempt } }, announce });
+  rt.telemetry.sync();
+  await afterCommit(rt, 'terminal hook', () => rt.hooks.terminal?.(rec));
+  return rec;
+}
+
+/**
+ * Reject a file before any side effect: rejected/ + reason.json, and a `rejected` record when it has a usable
+ * id and no other live WO owns that id (a conflict leaves the record as it was).
+ */
+export async function reject(rt: Runtime, file: string, name: string, lane: string, code: ErrorCode, errors: { path: string; message: string }[], id?: string, job?: Job): Promise<void> {
+  const message = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+  const announce = (dest: string | undefined) =>
+    rt.telemetry.emit('daemon', 'wo_rejected', { ok: false, ...(id ? { wo_id: id } : {}), lane, file: path.basename(dest ?? file), code, message: message.slice(0, 2000) });
+  const reason = { code, errors };
+  const prev = id && job && code !== 'CONFLICT' ? await rt.store.read(id) : undefined;
+  // This submission's own live record (queued after approval or recovery) ends rejected; another's is left alone.
+  const own = prev && !TERMINAL.has(prev.status) && prev.sha256 === job?.sha256 && prev.status !== 'running';
+  if (id && job && code !== 'CONFLICT' && (!prev || TERMINAL.has(prev.status) || own)) {
+    const rec = own ? prev : newRecord(rt, job, prev);
+    rec.error = { code, message, details: errors };
+    rec.times.finished = rt.now().toISOString();
+    await transition(rt, rec, 'rejected', { name: 'reject', move: { from: file, place: { kind: 'rejected' }, sourceName: name }, reason, announce });
+    await afterCommit(rt, 'terminal hook', () => rt.hooks.terminal?.(rec));
+    return;
+  }
+  const dest = await moveUnrecorded(rt, file, { kind: 'rejected' }, { name: 'reject', ...(id ? { id } : {}), sourceName: name, reason });
+  announce(dest);
 }

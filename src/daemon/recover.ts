@@ -11,8 +11,7 @@ import { revert } from './actions.js';
 import { readTelemetry } from '../state/telemetry.js';
 import { rollbackCrashed } from './lifecycle.js';
 import { isIgnoredName } from './intake.js';
-import { ENTRY_LANE } from './admit.js';
-import { routeId } from '../processors/route.js';
+import { laneProcessor } from '../processors/index.js';
 
 export interface Resumable {
   file: string;
@@ -39,7 +38,8 @@ function announceIfLost(rt: Runtime, rec: WoRecord): void {
 
 /** The record id a claimed file belongs to (undefined when it does not parse: admission rejects it). */
 function idOf(rt: Runtime, bytes: Buffer, name: string, lane: string): string | undefined {
-  if (lane === ENTRY_LANE) return routeId(sha256(bytes));
+  const own = laneProcessor(lane)?.decode?.(bytes, name);
+  if (own) return own.ok ? own.id : undefined;
   const p = parseWo(bytes, name, rt.config().limits);
   return p.ok ? p.wo.wo_id : undefined;
 }

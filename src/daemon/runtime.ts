@@ -8,6 +8,7 @@ import type { Telemetry, Agent, EventName } from '../state/telemetry.js';
 import { stageIndex, STAGES, type Stage, type WoRecord, type WoType } from '../state/record.js';
 import type { WorkOrder } from '../wo/parse.js';
 import type { NamedTarget } from '../policy/targets.js';
+import { PROCESSORS } from '../processors/index.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -61,9 +62,9 @@ export interface Job {
   targets: NamedTarget[];
 }
 
-/** The agent name telemetry uses for a WO type. */
+/** The agent name telemetry uses for a WO type (its processor's). */
 export function agentFor(type: WoType): Agent {
-  return type === 'route' ? 'router' : type;
+  return PROCESSORS[type].agent;
 }
 
 /** A fresh record for a job's attempt. */

@@ -1,4 +1,5 @@
 /** Order and concurrency: priority then arrival, N at once, never two WOs on the same path (or id) at once. */
+import { PROCESSORS } from '../processors/index.js';
 import type { Job, Runtime } from './runtime.js';
 import type { AbortWhy, Outcome, RunControl } from './lifecycle.js';
 
@@ -36,7 +37,7 @@ export class Scheduler {
 
   /** An exec WO without `paths` may touch anything: it runs alone. */
   private isExclusive(job: Job): boolean {
-    return job.type === 'exec' && job.wo.paths === undefined;
+    return PROCESSORS[job.type].exclusive(job.wo);
   }
 
   enqueue(job: Job): void {

@@ -3,15 +3,47 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/load.js';
-import { validateWo, type ParseError } from '../wo/parse.js';
-import { fsyncDir, moveUnique } from '../util/fsx.js';
-import { WoError } from '../errors.js';
+import { decodeFile, validateWo, type ParseError, type WorkOrder } from '../wo/parse.js';
+import type { PlanStep } from '../state/record.js';
+import type { Decoded } from './types.js';
+export { ENTRY_LANE } from './types.js';
+import { fsyncDir, moveUnique, sha256 } from '../util/fsx.js';
+import { WoError, toWoError } from '../errors.js';
+import { TERMINAL, type WoRecord } from '../state/record.js';
+import { setStage, type Job, type Runtime } from '../daemon/runtime.js';
+import { endAttempt, reject, transition } from '../daemon/journal.js';
 
 export interface Delivery {
   wo_id: string;
   lane: string;
   /** The normalised WO as JSON text. */
   text: string;
+}
+
+/** A route job's WorkOrder stand-in: the entry file itself. */
+function routeWo(name: string, doc: unknown): WorkOrder {
+  const wos = (doc as { wos?: unknown })?.wos;
+  const title = Array.isArray(wos)
+    ? `route: bundle of ${wos.length} WO${wos.length === 1 ? '' : 's'} (${name})`
+    : typeof (doc as { title?: unknown })?.title === 'string' ? `route: ${(doc as { title: string }).title}` : `route: ${name}`;
+  return {
+    wo_id: undefined, title, type: 'route', priority: 'P2', owner: undefined, created_at: undefined, description: undefined, lane: undefined,
+    dry_run: false, files: [], patches: [], delete: [], commands: [], idempotent: true, paths: [], post_verify: [], tests: [],
+    timeout_s: undefined, retry: undefined, extra: {},
+  };
+}
+
+/** Decode an ENTRY file (JSON or YAML, a WO or a bundle): its record id comes from its bytes. */
+export function decodeEntry(bytes: Buffer, name: string): Decoded {
+  const doc = decodeFile(bytes, name);
+  if (!doc.ok) return { ok: false, message: doc.message };
+  const digest = sha256(bytes);
+  return { ok: true, id: routeId(digest), sha256: digest, wo: routeWo(name, doc.value), doc: doc.value };
+}
+
+/** The deliveries an entry file would make, as plan steps (nothing is delivered). */
+export async function planEntry(rt: Runtime, job: Job): Promise<PlanStep[]> {
+  return planRoute(job.doc, rt.config(), rt.now()).map((d) => ({ step: `deliver ${d.wo_id} to ${d.lane}`, path: `bridge/inbox/${d.lane}/${d.wo_id}.json`, verdict: 'will change' as const }));
 }
 
 /** The record id of an ENTRY file: `route-<first 8 hex of its sha256>`. */
@@ -107,3 +139,38 @@ export async function deliver(inboxRoot: string, deliveries: Delivery[], already
   for (const s of staged) await moveUnique(s.tmp, s.dir, `${s.d.wo_id}.json`, { dest: 'shared', noSync: true });
   for (const dir of new Set(staged.map((s) => s.dir))) await fsyncDir(dir);
 }
+
+/** Route an ENTRY file: plan every delivery (all valid or none), record them, deliver, end `routed`. */
+export async function runRoute(rt: Runtime, job: Job, rec: WoRecord): Promise<WoRecord> {
+  let deliveries;
+  try {
+    const prev = await rt.store.read(job.id);
+    const resumed = prev && prev.sha256 === job.sha256 && !TERMINAL.has(prev.status) ? (prev.routed_ids ?? []) : [];
+    deliveries = planRoute(job.doc, rt.config(), rt.now(), resumed);
+  } catch (err) {
+    const e = toWoError(err);
+    await reject(rt, job.file, job.name, job.lane, e.code, e.details.length ? e.details : [{ path: '(file)', message: e.message }], job.id, job);
+    return (await rt.store.read(job.id)) ?? rec;
+  }
+  rec.times.started = rt.now().toISOString();
+  setStage(rt, rec, 'apply');
+  rec.routed_ids = deliveries.map((d) => d.wo_id);
+  rec.deliveries = deliveries.map((d) => ({ wo_id: d.wo_id, lane: d.lane }));
+  await transition(rt, rec, 'running', { name: 'route-start' }); // write-ahead: a resumed route delivers only what is missing
+  await deliver(rt.L.inbox, deliveries, async (d) => {
+    const existing = await rt.store.read(d.wo_id);
+    if (existing) return true;
+    try {
+      await fsp.lstat(path.join(rt.L.inbox, d.lane, `${d.wo_id}.json`));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  setStage(rt, rec, 'commit');
+  await endAttempt(rt, job.file, rec, 'routed', () => {
+    for (const d of deliveries) rt.telemetry.emit('router', 'wo_routed', { wo_id: d.wo_id, lane: d.lane, from: rec.wo_id });
+  });
+  return rec;
+}
+
