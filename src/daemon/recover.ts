@@ -28,11 +28,14 @@ function announced(rt: Runtime): Set<string> {
   return announcedCache;
 }
 
-/** Emit a terminal record's event when a crash lost it (it is written between the record and the move). */
+/** Emit a transition's event when a crash lost it (it is written between the record and the move). */
 function announceIfLost(rt: Runtime, rec: WoRecord): void {
-  const event = TERMINAL.has(rec.status) ? TERMINAL_EVENT[rec.status] : undefined;
-  if (event && !announced(rt).has(`${rec.wo_id}#${rec.attempt}#${event}`)) {
-    emit(rt, rec, event, { ok: rec.status === 'succeeded', recovered: true, ...(rec.error ? { code: rec.error.code } : {}) });
+  const event = TERMINAL.has(rec.status) ? TERMINAL_EVENT[rec.status] : rec.status === 'awaiting_approval' ? 'wo_held' : undefined;
+  const key = `${rec.wo_id}#${rec.attempt}#${event}`;
+  if (event && !announced(rt).has(key)) {
+    announced(rt).add(key);
+    const fields = event === 'wo_held' ? { ok: true, reasons: rec.hold_reasons ?? [] } : { ok: rec.status === 'succeeded', ...(rec.error ? { code: rec.error.code } : {}) };
+    emit(rt, rec, event, { ...fields, recovered: true }, event === 'wo_held' ? 'daemon' : undefined);
   }
 }
 
@@ -93,6 +96,10 @@ async function recoverOne(rt: Runtime, file: string, name: string, lane: string 
       announceIfLost(rt, rec);
       return undefined;
     }
+  }
+  if (rec.status === 'awaiting_approval' && file.startsWith(rt.L.hold + path.sep)) {
+    announceIfLost(rt, rec);
+    return undefined; // held where its record says: it waits for a person, not for a restart
   }
   lane ??= rec.lane;
   const received = rec.times?.received ?? new Date().toISOString();

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dropComplete, readRecord, runCli, runCliAsync, tempRoot, waitFor, waitSettled } from '../helpers.js';
+import { dropComplete, readEvents, readRecord, runCli, runCliAsync, tempRoot, waitFor, waitSettled } from '../helpers.js';
 import { daemonPool } from '../reliability/common.js';
 
 const pool = daemonPool();
@@ -86,6 +86,7 @@ describe('the transition journal survives kill -9 at every point', () => {
       await recoverAndSettle(root);
       await waitFor(() => status(root, 'WO-H') === 'awaiting_approval');
       expectAgreement(root);
+      expect(readEvents(root).filter((e) => e.event === 'wo_held' && e.wo_id === 'WO-H')).toHaveLength(1);
       expect(fs.existsSync(path.join(root, 'out/WO-H.ran'))).toBe(false);
     });
 
