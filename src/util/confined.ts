@@ -89,6 +89,11 @@ export class Dir {
     }
   }
 
+  /** How operations are confined here: /proc/self/fd handles, or a recheck before each operation. */
+  get how(): ConfineMode {
+    return this.mode;
+  }
+
   /** The folder this one was opened from (undefined for a base). */
   get parentDir(): Dir | undefined {
     return this.parent;
