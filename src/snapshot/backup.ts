@@ -154,6 +154,8 @@ export function entryBase(e: Pick<SnapEntry, 'abs' | 'rel' | 'base'>): string {
   return path.dirname(e.abs); // an allowed-root target from an older manifest: only the final component is confined
 }
 
+const isRefusal = (err: unknown) => err instanceof WoError && err.code === 'POLICY_REFUSED';
+
 /** Restore one entry named `name` inside the open folder `parent`; never follows a link (one in the way is removed). */
 async function restoreEntry(blobs: string, e: SnapEntry, parent: Dir, name: string): Promise<void> {
   const st = await parent.lstat(name);
@@ -195,17 +197,25 @@ async function restoreEntry(blobs: string, e: SnapEntry, parent: Dir, name: stri
 export async function restoreSnapshot(backupsRoot: string, manifest: Manifest): Promise<string[]> {
   const blobs = backupDir(backupsRoot, manifest.wo_id);
   const restored: string[] = [];
-  const failures: { rel: string; err: unknown }[] = [];
-  for (const e of manifest.entries) {
-    try {
-      await withParent({ abs: e.abs, base: entryBase(e) }, { create: e.kind !== 'absent' }, async (dir, name) => {
-        await restoreEntry(blobs, e, dir, name);
-        await dir.sync();
-      });
-      restored.push(e.rel);
-    } catch (err) {
-      failures.push({ rel: e.rel, err });
+  let pending = manifest.entries;
+  let failures: { e: SnapEntry; err: unknown }[] = [];
+  // A refusal (a link in the way) may be a swap in progress: retry those entries twice, briefly, then report.
+  for (let round = 0; ; round += 1) {
+    failures = [];
+    for (const e of pending) {
+      try {
+        await withParent({ abs: e.abs, base: entryBase(e) }, { create: e.kind !== 'absent' }, async (dir, name) => {
+          await restoreEntry(blobs, e, dir, name);
+          await dir.sync();
+        });
+        restored.push(e.rel);
+      } catch (err) {
+        failures.push({ e, err });
+      }
     }
+    if (!failures.length || round === 2 || !failures.every((f) => isRefusal(f.err))) break;
+    await new Promise((r) => setTimeout(r, 25 * 4 ** round));
+    pending = failures.map((f) => f.e);
   }
   const bases = [...new Set(manifest.entries.map(entryBase))];
   for (const d of manifest.absent_dirs) {
@@ -219,8 +229,8 @@ export async function restoreSnapshot(backupsRoot: string, manifest: Manifest): 
     });
   }
   if (failures.length) {
-    const policy = failures.some((f) => f.err instanceof WoError && f.err.code === 'POLICY_REFUSED');
-    const msg = failures.map((f) => `${f.rel}: ${(f.err as Error).message}`).join('; ');
+    const policy = failures.some((f) => isRefusal(f.err));
+    const msg = failures.map((f) => `${f.e.rel}: ${(f.err as Error).message}`).join('; ');
     throw new WoError(policy ? 'POLICY_REFUSED' : 'IO_ERROR', `could not restore ${failures.length} of ${manifest.entries.length} target(s): ${msg}`, { cause: failures[0]!.err });
   }
   return restored;
