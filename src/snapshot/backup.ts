@@ -101,6 +101,7 @@ export async function takeSnapshot(backupsRoot: string, woId: string, attempt: n
   const snapOne = async (parent: Dir, name: string, abs: string, rel: string): Promise<SnapEntry> => {
     const st = await parent.lstat(name);
     if (!st) return absentEntry({ abs, rel });
+    if (st.isSymbolicLink()) throw new WoError('POLICY_REFUSED', `cannot snapshot ${rel}: it is a symbolic link; links are refused in any component of a target`);
     if (st.isDirectory()) {
       const sub = await parent.sub(name);
       if (!sub) return absentEntry({ abs, rel });

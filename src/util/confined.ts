@@ -144,6 +144,7 @@ export class Dir {
           try {
             await fsp.mkdir(await this.at(name), { mode: opts.mode ?? 0o755 });
             created = true;
+            await this.sync(); // the new folder's entry is durable before anything is written into it
           } catch (e) {
             if (code(e) !== 'EEXIST') throw e;
           }
@@ -231,11 +232,6 @@ export class Dir {
   /** Remove an empty folder (a link in its place fails with ENOTDIR, never followed). */
   async rmdir(name: string): Promise<void> {
     await fsp.rmdir(await this.at(name));
-  }
-
-  /** Create a folder with `mode` (EEXIST surfaces). */
-  async mkdir(name: string, mode: number): Promise<void> {
-    await fsp.mkdir(await this.at(name), { mode });
   }
 
   /** Set this folder's own mode (fchmod on the handle). */

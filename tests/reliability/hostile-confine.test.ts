@@ -116,8 +116,8 @@ describe('hostile: a folder swapped for a symlink mid-WO never lets a write or a
       const outcomes: Record<string, number> = {};
       for (const id of ids) {
         const rec = readRecord(root, id)!;
-        const key = `${rec.status}${rec.error ? `:${rec.error.code}` : ''}${rec.rolled_back === true ? ':rolled-back' : rec.rolled_back === false && rec.error && rec.files?.length ? ':rollback-refused' : ''}`;
-        if (process.env.WO_RACE_VERBOSE && rec.error) console.log(id, rec.error.message);
+        const key = `${rec.status}${rec.error ? `:${rec.error.code}` : ''}${rec.rolled_back === undefined ? '' : rec.rolled_back ? ':rolled-back' : ':not-rolled-back'}`;
+        if (process.env.WO_RACE_VERBOSE && rec.error) console.log(id, key, rec.error.message);
         outcomes[key] = (outcomes[key] ?? 0) + 1;
       }
       console.log(`seed ${seed}: ${JSON.stringify(outcomes)}`);

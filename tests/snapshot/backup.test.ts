@@ -124,6 +124,10 @@ for (const mode of ['proc', 'recheck'] as const) {
       fs.symlinkSync(outside, path.join(root, 'a'));
       await refused(takeSnapshot(backups, 'WO-6', 1, [target('a/important.txt')]));
       await refused(takeSnapshot(backups, 'WO-7', 1, [target('a/new.txt')]));
+      fs.mkdirSync(path.join(root, 'd'));
+      fs.symlinkSync(outside, path.join(root, 'd', 'build'));
+      const err = await refused(takeSnapshot(backups, 'WO-8', 1, [target('d/build')])); // the target itself is a link
+      expect(err.message).toMatch(/symbolic link/);
     });
   });
 }
