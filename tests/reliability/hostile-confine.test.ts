@@ -116,7 +116,7 @@ describe('hostile: a folder swapped for a symlink mid-WO never lets a write or a
       const outcomes: Record<string, number> = {};
       for (const id of ids) {
         const rec = readRecord(root, id)!;
-        const key = `${rec.status}${rec.error ? `:${rec.error.code}` : ''}${rec.rolled_back === undefined ? '' : rec.rolled_back ? ':rolled-back' : ':not-rolled-back'}`;
+        const key = `${rec.status}${rec.error ? `:${rec.error.code}${rec.rolled_back ? ':rolled-back' : ''}` : ''}`;
         if (process.env.WO_RACE_VERBOSE && rec.error) console.log(id, key, rec.error.message);
         outcomes[key] = (outcomes[key] ?? 0) + 1;
       }
@@ -124,4 +124,49 @@ describe('hostile: a folder swapped for a symlink mid-WO never lets a write or a
       expect(treeOf(sentinel)).toEqual(before);
     }, T(180_000, 1_200_000));
   }
+});
+
+describe('hostile: the issue 9 repro, deterministic (the WO\'s own command does the swap, then its test fails)', () => {
+  it('exec paths [a/build]: a parent or the folder itself swapped for a link to outside; rollback never follows it', async () => {
+    const root = tempRoot(CONFIG);
+    const sentinel = tempDir('wo-sentinel-');
+    layout(root, sentinel, 1);
+    fs.writeFileSync(path.join(root, 'a', 'w-0.txt'), 'mine\n');
+    const before = treeOf(sentinel);
+    await pool.start(root);
+    const inbox = path.join(root, 'bridge/inbox/CLC');
+    const fail = ['tests:', '  - name: fails', '    command: "echo no"', '    expected: "yes"'];
+    const wos: Record<string, string[]> = {
+      // The parent of the snapshotted folder becomes a link: that entry is refused, nothing outside is removed.
+      PARENT: ['type: exec', 'paths:', '  - a/build', 'commands:', `  - "mv a a.away && ln -s ${sentinel} a"`, ...fail],
+      // The folder itself becomes a link: the link is removed (never followed) and the folder restored.
+      SELF: ['type: exec', 'paths:', '  - a/build', 'commands:', `  - "mv a/build a/build.away && ln -s ${path.join(sentinel, 'build')} a/build"`, ...fail],
+      // A written file's parent becomes a link after the write: the rollback is refused, the outside file is not touched.
+      WRITE: ['type: apply_patch', 'files:', '  - path: a/w-0.txt', '    content: "new\\n"', 'commands:', `  - "mv a a.away2 && ln -s ${sentinel} a"`, ...fail],
+    };
+    for (const [id, lines] of Object.entries(wos)) {
+      dropAtomic(inbox, `${id}.yaml`, [`wo_id: ${id}`, `title: ${id}`, ...lines].join('\n') + '\n');
+      const rec = await waitFor(() => {
+        const r = readRecord(root, id);
+        return r && TERMINAL.has(r.status) ? r : undefined;
+      }, { timeout: 60_000, what: `${id} terminal` });
+      expect(rec.status).toBe('failed');
+      expect(treeOf(sentinel)).toEqual(before);
+      if (id === 'SELF') {
+        expect(rec.rolled_back).toBe(true);
+        expect(fs.lstatSync(path.join(root, 'a', 'build')).isDirectory()).toBe(true);
+        expect(fs.readFileSync(path.join(root, 'a', 'build', 'keep.txt'), 'utf8')).toBe('root build\n');
+        expect(fs.readFileSync(path.join(root, 'a', 'build', 'sub', 'mine.txt'), 'utf8')).toBe('root build sub\n');
+      } else {
+        expect(rec.rolled_back).toBe(false);
+        expect(rec.error.code).toBe('TEST_FAILED');
+      }
+      // Put the folder back for the next case (the test's own repair, inside the root).
+      if (fs.lstatSync(path.join(root, 'a')).isSymbolicLink()) {
+        fs.unlinkSync(path.join(root, 'a'));
+        fs.renameSync(path.join(root, id === 'WRITE' ? 'a.away2' : 'a.away'), path.join(root, 'a'));
+      }
+    }
+    await waitSettled(root, { timeout: 60_000 });
+  }, T(120_000, 300_000));
 });
