@@ -3,8 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CheckFailed, UsageError } from '../errors.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
-import { sha256File } from '../util/fsx.js';
-import { restoreSnapshot, snapshotOf } from '../snapshot/backup.js';
+import { currentSha256, restoreSnapshot, snapshotOf } from '../snapshot/backup.js';
 import { emit, logRollback, newRecord, type Runtime } from './runtime.js';
 import { afterCommit, clearIntent, crashPoint, transition, writeIntent } from './journal.js';
 import type { Scheduler } from './scheduler.js';
@@ -115,7 +114,8 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: { fo
       const doIt = async () => {
         const changed: string[] = [];
         for (const f of rec.files) {
-          const now = await sha256File(path.resolve(rt.L.root, f.path));
+          // Read through the confined walk: a folder swapped for a link counts as changed, never followed.
+          const now = await currentSha256(manifest, f.path, rt.L.root).catch((err: Error) => `(${err.message})`);
           if (now !== f.after_sha256) changed.push(f.path);
         }
         if (changed.length && !opts.force) throw new UsageError(`refusing to roll back ${id}: these files changed since it ran: ${changed.join(', ')} (use --force to roll back anyway)`);

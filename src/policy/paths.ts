@@ -3,10 +3,10 @@
  * disk component by component with lstat (no symlink anywhere, no hard-linked target), the
  * way node-tar learned to after its CVEs. Every refusal is a final `POLICY_REFUSED`.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { WoError } from '../errors.js';
 import { foldName, gitInternalReason, internalReason, isInside } from './roots.js';
+import { openParent, withParent, type Dir } from '../util/confined.js';
 
 export interface PathPolicy {
   root: string;
@@ -122,96 +122,40 @@ function foldPath(abs: string): string {
   return abs.split('/').map(foldName).join('/');
 }
 
-/** The components below `base` leading to `abs` (lexical). */
-function componentsBelow(t: Pick<Target, 'abs' | 'base'>): string[] {
-  const rel = path.relative(t.base, t.abs);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
-    throw new WoError('POLICY_REFUSED', `path '${t.abs}': is not below '${t.base}'`);
-  }
-  return rel.split(path.sep);
-}
-
-async function realBase(base: string): Promise<string> {
-  try {
-    return await fs.realpath(base);
-  } catch (err) {
-    throw new WoError('POLICY_REFUSED', `the folder '${base}' (root or allowed root) cannot be resolved: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException).code === 'ENOENT';
-}
-
-/** Why: a symlink or a file in any component would redirect the write elsewhere; lstat each one, never follow. */
+/** Why: a symlink or a file in any component would redirect the write elsewhere; walk with handles, never follow. */
 export async function checkTarget(t: Pick<Target, 'abs' | 'base'>): Promise<TargetState> {
-  const comps = componentsBelow(t);
-  let cur = await realBase(t.base);
-  for (let i = 0; i < comps.length; i += 1) {
-    cur = path.join(cur, comps[i]!);
-    const last = i === comps.length - 1;
-    let st;
-    try {
-      st = await fs.lstat(cur);
-    } catch (err) {
-      if (isMissing(err)) return { exists: false };
-      throw err;
-    }
-    const shown = path.join(t.base, ...comps.slice(0, i + 1));
-    if (st.isSymbolicLink()) {
-      throw new WoError('POLICY_REFUSED', `path '${t.abs}': '${shown}' is a symbolic link; links are refused in any component of a target`);
-    }
-    if (!last) {
-      if (!st.isDirectory()) throw new WoError('POLICY_REFUSED', `path '${t.abs}': '${shown}' is not a folder`);
-      continue;
-    }
-    if (st.isFile() && st.nlink > 1) {
-      throw new WoError('POLICY_REFUSED', `path '${t.abs}': is a hard-linked file (${st.nlink} links); writing it would change the other names too`);
-    }
-    const kind = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
-    return { exists: true, mode: st.mode, nlink: st.nlink, kind };
+  const st = await withParent(t, {}, (dir, name) => dir.lstat(name));
+  if (!st) return { exists: false };
+  if (st.isSymbolicLink()) {
+    throw new WoError('POLICY_REFUSED', `path '${t.abs}': '${t.abs}' is a symbolic link; links are refused in any component of a target`);
   }
-  return { exists: false };
+  if (st.isFile() && st.nlink > 1) {
+    throw new WoError('POLICY_REFUSED', `path '${t.abs}': is a hard-linked file (${st.nlink} links); writing it would change the other names too`);
+  }
+  const kind = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+  return { exists: true, mode: st.mode, nlink: st.nlink, kind };
 }
 
 /**
- * Why: parents are created one level at a time so a racing symlink is never followed.
+ * Why: parents are created one level at a time through folder handles, so a racing symlink is never followed.
  * Returns the folders created, deepest first (the order rollback removes them in).
  */
 export async function ensureParents(t: Pick<Target, 'abs' | 'base'>): Promise<string[]> {
-  const comps = componentsBelow(t).slice(0, -1);
-  let real = await realBase(t.base);
-  let lexical = t.base;
+  const opened = await openParent(t, { create: true });
   const created: string[] = [];
-  for (const c of comps) {
-    real = path.join(real, c);
-    lexical = path.join(lexical, c);
-    try {
-      await fs.mkdir(real, { mode: 0o755 });
-      created.unshift(lexical);
-      continue;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const st = await fs.lstat(real);
-    if (st.isSymbolicLink()) throw new WoError('POLICY_REFUSED', `path '${t.abs}': '${lexical}' is a symbolic link; links are refused in any component of a target`);
-    if (!st.isDirectory()) throw new WoError('POLICY_REFUSED', `path '${t.abs}': '${lexical}' is not a folder`);
+  try {
+    for (let d: Dir | undefined = opened?.dir; d?.created; d = d.parentDir) created.push(d.shown);
+  } finally {
+    await opened?.dir.close();
   }
   return created;
 }
 
-/** Why: after the rename, prove no component was swapped for a symlink meanwhile (the caller rolls back if so). */
+/** Why: prove the target's folder still sits at its lexical path with no link in it (refused otherwise). */
 export async function recheckParent(t: Pick<Target, 'abs' | 'base'>): Promise<void> {
-  const parentComps = componentsBelow(t).slice(0, -1);
-  const expected = path.join(await realBase(t.base), ...parentComps);
-  const parent = path.dirname(t.abs);
-  let actual: string;
-  try {
-    actual = await fs.realpath(parent);
-  } catch (err) {
-    throw new WoError('POLICY_REFUSED', `path '${t.abs}': its folder '${parent}' vanished after the write`, { cause: err });
-  }
-  if (actual !== expected) {
-    throw new WoError('POLICY_REFUSED', `path '${t.abs}': its folder now resolves to '${actual}', not '${expected}' (a symbolic link was swapped in)`);
-  }
+  const ok = await withParent(t, {}, async (dir) => {
+    await dir.verify();
+    return true;
+  });
+  if (!ok) throw new WoError('POLICY_REFUSED', `path '${t.abs}': its folder '${path.dirname(t.abs)}' vanished`);
 }

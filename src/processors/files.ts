@@ -1,13 +1,12 @@
 /** apply_patch's file part: plan every write, patch and delete first (all-or-nothing), then apply them. */
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkOrder } from '../wo/parse.js';
 import type { FileEffect, PlanStep } from '../state/record.js';
 import type { Target } from '../snapshot/backup.js';
-import { sha256, writeFileAtomic } from '../util/fsx.js';
+import { sha256 } from '../util/fsx.js';
 import { WoError } from '../errors.js';
 import { applyUnifiedDiff, unifiedDiff, isProbablyText } from './patch.js';
-import { ensureParents, recheckParent } from '../policy/paths.js';
+import { openParent, withParent, type Dir } from '../util/confined.js';
 
 export interface FileOp {
   action: 'write' | 'patch' | 'delete';
@@ -19,14 +18,14 @@ export interface FileOp {
   before: { exists: boolean; mode: number | null; sha256: string | null; bytes: Buffer | null };
 }
 
-async function current(abs: string): Promise<FileOp['before']> {
+/** The target's current bytes and mode, read through the confined walk (a link anywhere is refused). */
+async function current(t: Target): Promise<FileOp['before']> {
   try {
-    const [st, bytes] = await Promise.all([fsp.lstat(abs), fsp.readFile(abs)]);
-    return { exists: true, mode: st.mode & 0o7777, sha256: sha256(bytes), bytes };
+    const file = await withParent(t, {}, (dir, name) => dir.readFile(name));
+    if (!file) return { exists: false, mode: null, sha256: null, bytes: null };
+    return { exists: true, mode: file.mode, sha256: sha256(file.bytes), bytes: file.bytes };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { exists: false, mode: null, sha256: null, bytes: null };
-    if (code === 'EISDIR') throw new WoError('INVALID', `${abs} is a folder, not a file`);
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new WoError('INVALID', `${t.abs} is a folder, not a file`);
     throw err;
   }
 }
@@ -36,18 +35,18 @@ export async function planFileOps(wo: WorkOrder, targetOf: (p: string) => Target
   const ops: FileOp[] = [];
   for (const f of wo.files) {
     const target = targetOf(f.path);
-    const before = await current(target.abs);
+    const before = await current(target);
     ops.push({ action: 'write', target, content: f.content, mode: f.mode ?? before.mode ?? 0o644, ...(f.validate ? { validate: f.validate } : {}), before });
   }
   for (const p of wo.patches) {
     const target = targetOf(p.path);
-    const before = await current(target.abs);
+    const before = await current(target);
     const next = applyUnifiedDiff(before.bytes?.toString('utf8') ?? '', p.diff, p.path);
     ops.push({ action: 'patch', target, content: Buffer.from(next), mode: before.mode ?? 0o644, before });
   }
   for (const d of wo.delete) {
     const target = targetOf(d);
-    ops.push({ action: 'delete', target, before: await current(target.abs) });
+    ops.push({ action: 'delete', target, before: await current(target) });
   }
   return ops;
 }
@@ -80,31 +79,61 @@ export function fmtMode(mode: number | null | undefined): string | null {
 
 export type Validator = (cmd: string, tempFile: string) => Promise<void>;
 
-/** Apply one planned op (parents created one level at a time, atomic write, parent re-checked). */
+/**
+ * Apply one planned op through the target folder's handle (parents created one level at a time, no link
+ * followed, atomic write). The chain is verified before and after the change: a folder renamed or swapped
+ * for a link meanwhile is refused (POLICY_REFUSED, the caller rolls back) and this op is undone in place.
+ */
 export async function applyFileOp(op: FileOp, validate: Validator): Promise<FileEffect> {
   const { target } = op;
-  if (op.action === 'delete') {
-    if (op.before.exists) await fsp.unlink(target.abs);
-    return { path: target.rel, action: 'delete', before_sha256: op.before.sha256, after_sha256: null, mode: null, before_mode: fmtMode(op.before.mode) };
+  const effect: FileEffect =
+    op.action === 'delete'
+      ? { path: target.rel, action: 'delete', before_sha256: op.before.sha256, after_sha256: null, mode: null, before_mode: fmtMode(op.before.mode) }
+      : { path: target.rel, action: op.action, before_sha256: op.before.sha256, after_sha256: sha256(op.content!), mode: fmtMode(op.mode ?? 0o644), before_mode: fmtMode(op.before.mode) };
+  const opened = await openParent(target, { create: op.action !== 'delete' });
+  if (!opened) {
+    if (!op.before.exists) return effect;
+    throw new WoError('POLICY_REFUSED', `path '${target.abs}': its folder vanished before the delete`);
   }
-  await ensureParents(target);
-  if (op.validate) {
-    const tmp = path.join(path.dirname(target.abs), `.${path.basename(target.abs)}.wo-validate-${process.pid}.tmp`);
-    await writeFileAtomic(tmp, op.content!, { mode: op.mode ?? 0o644, noDirSync: true });
-    try {
-      await validate(op.validate, tmp);
-    } finally {
-      await fsp.unlink(tmp).catch(() => {});
+  const { dir, name } = opened;
+  try {
+    if (op.action === 'delete') {
+      await dir.verify();
+      if (op.before.exists) await dir.unlink(name);
+      await dir.sync();
+    } else {
+      if (op.validate) await validateIn(dir, name, op, validate);
+      await dir.verify();
+      await dir.writeFile(name, op.content!, { mode: op.mode ?? 0o644 });
     }
+    await verifyOrUndo(dir, name, op);
+  } catch (err) {
+    if (err instanceof WoError && err.code === 'POLICY_REFUSED') await dir.removeCreated();
+    throw err;
+  } finally {
+    await dir.close();
   }
-  await writeFileAtomic(target.abs, op.content!, { mode: op.mode ?? 0o644 });
-  await recheckParent(target);
-  return {
-    path: target.rel,
-    action: op.action,
-    before_sha256: op.before.sha256,
-    after_sha256: sha256(op.content!),
-    mode: fmtMode(op.mode ?? 0o644),
-    before_mode: fmtMode(op.before.mode),
-  };
+  return effect;
+}
+
+async function validateIn(dir: Dir, name: string, op: FileOp, validate: Validator): Promise<void> {
+  const tmpName = `.${name}.wo-validate-${process.pid}.tmp`;
+  await dir.writeFile(tmpName, op.content!, { mode: op.mode ?? 0o644, noDirSync: true });
+  try {
+    // The command gets the lexical path: if the folder was swapped meanwhile it sees the swap (and fails), we never follow it.
+    await validate(op.validate!, path.join(path.dirname(op.target.abs), tmpName));
+  } finally {
+    await dir.unlink(tmpName).catch(() => {});
+  }
+}
+
+/** After the change: if the folder no longer sits at its path, put its previous state back through the handle and refuse. */
+async function verifyOrUndo(dir: Dir, name: string, op: FileOp): Promise<void> {
+  try {
+    await dir.verify();
+  } catch (err) {
+    if (op.before.exists && op.before.bytes) await dir.writeFile(name, op.before.bytes, { mode: op.before.mode ?? 0o644 }).catch(() => {});
+    else await dir.unlink(name).catch(() => {});
+    throw err;
+  }
 }

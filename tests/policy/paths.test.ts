@@ -170,7 +170,7 @@ describe('checkTarget / ensureParents / recheckParent on a real disk', () => {
     fs.rmdirSync(path.join(root, 'd'));
     fs.symlinkSync(outside, path.join(root, 'd'));
     const err = await refusalAsync(recheckParent(t));
-    expect(err.message).toContain('a symbolic link was swapped in');
+    expect(err.message).toMatch(/symbolic link/);
   });
 
   it('ensureParents refuses a symlink that already sits where a parent goes', async () => {

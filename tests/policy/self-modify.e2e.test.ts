@@ -60,7 +60,8 @@ describe('the root control files are refused through the real daemon', () => {
         const rec = await waitFor(() => (readRecord(root, a.id)?.status === 'rejected' ? readRecord(root, a.id) : undefined), { ...WAIT, what: `${a.id} rejected` });
         expect(rec!.error.code, a.id).toBe('POLICY_REFUSED');
         expect(rec!.error.message, a.id).toContain(a.names);
-        expect(fs.readdirSync(path.join(root, 'bridge/rejected')).some((n) => n.startsWith(a.id)), a.id).toBe(true);
+        // The record is written first (write-ahead), the file moves after it.
+        await waitFor(() => fs.readdirSync(path.join(root, 'bridge/rejected')).some((n) => n.startsWith(a.id)), { ...WAIT, what: `${a.id} in rejected/` });
       }
       await waitSettled(root, WAIT);
       expect(fs.readFileSync(path.join(root, 'wo.config.yaml')).equals(before.config)).toBe(true);
