@@ -55,7 +55,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
   // A file wo did not write (or a folder) at the record's path is never overwritten: refuse before any effect.
   const seen = prev ? undefined : await rt.store.inspect(job.id);
   if (seen?.kind === 'foreign') {
-    await reject(rt, file, name, lane, 'CONFLICT', [{ path: 'wo_id', message: `${seen.file} ${seen.why}; wo will not overwrite it: move it away or use a new wo_id` }], job.id);
+    await reject(rt, file, name, lane, 'CONFLICT', [{ path: 'wo_id', message: `${seen.file} is not a wo record (it ${seen.why}); wo will not overwrite it: move it away or use a new wo_id` }], job.id);
     return { kind: 'done' };
   }
   if (prev) {

@@ -144,7 +144,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   // A WO whose record path holds a folder or a file wo did not write cannot be recorded: it ends in rejected/
   // with the reason (no record is written), said once — never left in processing/ to be retried.
   const unrecordable = async (file: string, name: string, lane: string, id: string | undefined, err: ForeignRecord): Promise<void> => {
-    log.warn({ wo_id: id, file: err.file, why: err.why }, `WO ${id ?? name} cannot be recorded: ${err.file} ${err.why}; rejected`);
+    log.warn({ wo_id: id, file: err.file, why: err.why }, `WO ${id ?? name} cannot be recorded: ${err.file} is not a wo record (it ${err.why}); rejected`);
     try {
       if (await fsp.lstat(file).then(() => true, () => false)) await reject(rt, file, name, lane, 'CONFLICT', err.details, id);
     } catch (e) {

@@ -113,7 +113,7 @@ async function act(ctx: Ctx): Promise<void> {
 async function recordOr404(store: StateStore, id: string): Promise<WoRecord> {
   const got = await store.inspect(id);
   if (got.kind === 'absent') throw new HttpError(404, `no WO with id ${JSON.stringify(id)}`);
-  if (got.kind === 'foreign') throw new HttpError(409, `${got.file} ${got.why}: it is not a wo record (left untouched)`);
+  if (got.kind === 'foreign') throw new HttpError(409, `${got.file} is not a wo record: it ${got.why} (left untouched)`);
   return got.record;
 }
 

@@ -32,7 +32,7 @@ export class ForeignRecord extends WoError {
     readonly file: string,
     readonly why: string,
   ) {
-    super('CONFLICT', `${file} ${why}; wo does not overwrite what it did not write, so this WO cannot be recorded: move that away and submit again`, {
+    super('CONFLICT', `${file} is not a wo record (it ${why}); wo does not overwrite what it did not write, so this WO cannot be recorded: move that away and submit again`, {
       details: [{ path: file, message: why }],
     });
   }
@@ -94,7 +94,7 @@ export class StateStore {
     }
     try {
       const st = await fh.stat();
-      if (st.isDirectory()) return foreign('is a folder, not a record file');
+      if (st.isDirectory()) return foreign('is a folder');
       if (!st.isFile()) return foreign('is not a regular file');
       if (st.size === 0) return foreign('is empty (0 bytes)');
       if (st.size > MAX_RECORD_BYTES) return foreign(`is ${st.size} bytes, over the ${MAX_RECORD_BYTES} a record can be`);
@@ -134,7 +134,7 @@ export class StateStore {
       // A folder made at the path since we looked (rename(2) refuses to replace a folder with a file).
       if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
         this.ours.delete(rec.wo_id);
-        throw new ForeignRecord(`${this.label}/${rec.wo_id}.json`, 'is a folder, not a record file');
+        throw new ForeignRecord(`${this.label}/${rec.wo_id}.json`, 'is a folder');
       }
       throw err;
     }
@@ -157,7 +157,7 @@ export class StateStore {
       if (!n.endsWith('.json') || n.startsWith('.')) continue;
       const id = n.slice(0, -5);
       if (!validId(id)) {
-        unreadable.push({ file: n, why: 'its name is not <wo_id>.json (a wo_id is letters, digits, . _ -)' });
+        unreadable.push({ file: n, why: 'has a name that is not <wo_id>.json (a wo_id is letters, digits, . _ -)' });
         continue;
       }
       const got = await this.inspectFile(n, id);

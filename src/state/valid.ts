@@ -49,15 +49,15 @@ function kindOf(v: unknown): string {
 
 /** Why: say what is wrong with a parsed record file in one line, or undefined when it is a record of `id`. */
 export function recordProblem(value: unknown, id: string): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `holds ${kindOf(value)}, not a wo record (a JSON object)`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `holds ${kindOf(value)}, not a JSON object`;
   const v = value as Record<string, unknown>;
-  if (v.schema === undefined && v.wo_id === undefined) return 'has no schema or wo_id: not a wo record';
-  if (v.schema !== 1) return `has schema ${JSON.stringify(v.schema) ?? 'undefined'}, not 1: not a record this wo writes`;
-  if (v.wo_id !== id) return `holds wo_id ${JSON.stringify(v.wo_id) ?? 'undefined'}, not ${JSON.stringify(id)} (its file name)`;
+  if (v.schema === undefined && v.wo_id === undefined) return 'has no schema or wo_id';
+  if (v.schema !== 1) return v.schema === undefined ? 'has no schema' : `has schema ${JSON.stringify(v.schema)}, not 1`;
+  if (v.wo_id !== id) return v.wo_id === undefined ? 'has no wo_id' : `holds wo_id ${JSON.stringify(v.wo_id)}, not ${JSON.stringify(id)} (its file name)`;
   const r = recordSchema.safeParse(v);
   if (r.success) return undefined;
   const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`);
-  return `is not a valid wo record: ${issues.join('; ')}${r.error.issues.length > 3 ? ` (and ${r.error.issues.length - 3} more)` : ''}`;
+  return `has wrong fields: ${issues.join('; ')}${r.error.issues.length > 3 ? ` (and ${r.error.issues.length - 3} more)` : ''}`;
 }
 
 /** Why: the typed view of a value `recordProblem` accepted. */

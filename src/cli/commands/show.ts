@@ -55,7 +55,7 @@ export function register(program: Command, name: string): void {
     .action(async (id: string, opts: { root?: string; json?: boolean }) => {
       const got = await new StateStore(layout(rootOf(opts)).state).inspect(id);
       if (got.kind === 'absent') throw new CheckFailed(`no WO with id ${printable(id)}`);
-      if (got.kind === 'foreign') throw new CheckFailed(`${printable(got.file)} ${printable(got.why)}: it is not a wo record (wo leaves it untouched; move it away if it is not needed)`);
+      if (got.kind === 'foreign') throw new CheckFailed(`${printable(got.file)} is not a wo record: it ${printable(got.why)} (wo leaves it untouched; move it away if it is not needed)`);
       const rec = got.record;
       if (opts.json) printJson(rec);
       else process.stdout.write(renderRecord(rec));

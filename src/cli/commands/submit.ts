@@ -41,7 +41,7 @@ with no daemon running it exits 1 after the timeout, saying so.`)
       const id = c.id!;
       // The daemon rejects a WO whose record path holds something wo did not write: say so before dropping it.
       const seen = await new StateStore(L.state).inspect(id);
-      if (seen.kind === 'foreign') throw new CheckFailed(`${seen.file} ${seen.why}: it is not a wo record, so a WO with id ${id} would be rejected; move it away or use a new wo_id`);
+      if (seen.kind === 'foreign') throw new CheckFailed(`${seen.file} is not a wo record (it ${seen.why}), so a WO with id ${id} would be rejected; move it away or use a new wo_id`);
       const ext = path.extname(file).toLowerCase() || '.yaml';
       const dir = path.join(L.inbox, lane);
       await ensureDir(dir);
