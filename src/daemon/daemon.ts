@@ -35,9 +35,10 @@ export async function runDaemon(root: string): Promise<number> {
     return await serve(root, releases, sink);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    sink.log?.error({ err: err instanceof Error ? err.stack : message }, `start-up failed: ${message}`);
+    const expected = err instanceof UsageError || err instanceof CheckFailed;
+    sink.log?.error(expected ? {} : { err: err instanceof Error ? err.stack : message }, `start-up failed: ${message}`);
     await releases.run(sink.log ?? QUIET);
-    if (err instanceof UsageError || err instanceof CheckFailed) throw err;
+    if (expected) throw err;
     throw new CheckFailed(`the daemon could not start: ${message.replace(/\s+/g, ' ')}`, { cause: err });
   }
 }

@@ -201,6 +201,7 @@ describe('start-up failure', () => {
       expect(err).toHaveLength(1);
       expect(err[0]).toMatch(new RegExp(`^wo: http\\.port ${port} \\(set in wo\\.config\\.yaml\\) is already in use`));
       expect(d.output()).not.toMatch(STACK);
+      expect(d.output()).not.toMatch(/ at .*\.js:\d+/);
       expect(fs.existsSync(path.join(root, 'g/run/daemon.lock'))).toBe(false);
       expect(fs.existsSync(path.join(root, 'g/run/daemon.json'))).toBe(false);
       expect(runCli(['status'], { root }).stdout).toMatch(/not running(?! \(stale)/);
@@ -211,5 +212,14 @@ describe('start-up failure', () => {
     expect(d2.output()).not.toMatch(/took over a stale lock/);
     dropComplete(root, 'CLC', 'a.yaml', wo('AFTER-FAIL'));
     await waitFor(() => readRecord(root, 'AFTER-FAIL')?.status === 'succeeded', { what: 'AFTER-FAIL' });
+  });
+
+  it('below the disk floor from the start: ready, paused and saying why (the disk check runs only once daemon.json can be written)', async () => {
+    const root = tempRoot('http:\n  enabled: false\nlimits:\n  min_free_bytes: 999999999999999\n');
+    await daemon(root);
+    const j = JSON.parse(runCli(['status', '--json'], { root }).stdout);
+    expect(j.daemon).toMatchObject({ running: true, paused: expect.stringMatching(/below limits\.min_free_bytes/) });
+    dropComplete(root, 'CLC', 'w.yaml', wo('WAITS'));
+    expect(readRecord(root, 'WAITS')).toBeUndefined();
   });
 });
