@@ -64,6 +64,12 @@ describe('foreign records (a migrating user\'s old state files)', () => {
       }
     }
     expect(runCli(['show', 'NONE'], { root })).toMatchObject({ code: 1, stderr: 'wo: no WO with id NONE\n' });
+    for (const action of ['approve', 'reject', 'retry', 'cancel', 'rollback']) {
+      const r = runCli([action, 'OLD'], { root });
+      expect(r.code, action).toBe(1);
+      expect(r.stderr).toBe(`wo: g/followup/state/OLD.json is not a wo record: it has no schema or wo_id; there is no WO OLD to ${action}\n`);
+    }
+    expect(fs.readFileSync(state(root, 'OLD.json'), 'utf8')).toBe(FOREIGN.OLD);
   });
 
   it('a WO whose id collides with a foreign file is rejected (CONFLICT, the reason names the file) and the file is never overwritten', async () => {
