@@ -48,3 +48,9 @@ export function statusColor(status: string): ColorName {
       return 'gray';
   }
 }
+
+/** Why: a name from disk (a folder, a file, a title) can hold newlines or escapes; shown quoted so one item stays one line. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(s) ? JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : s;
+}

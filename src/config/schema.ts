@@ -6,7 +6,10 @@ export const DEFAULT_ALLOW_COMMANDS = [
   'cut', 'tr', 'stat', 'sha256sum', 'shasum', 'diff', 'cmp', 'date', 'pwd', 'basename', 'dirname', 'mkdir', 'sleep',
 ];
 
-const laneName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a lane is a folder name: letters, digits, . _ -');
+/** What a lane name may be (config lanes and folders under bridge/inbox/ alike). */
+export const LANE_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+const laneName = z.string().regex(LANE_RE, 'a lane is a folder name: letters, digits, . _ -');
 
 const routeRule = z.strictObject({
   when: z.strictObject({ type: z.string().optional(), owner: z.string().optional(), lane: z.string().optional() }),

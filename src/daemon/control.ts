@@ -28,11 +28,90 @@ export function controlDir(runDir: string): string {
   return path.join(runDir, 'control');
 }
 
-/** Daemon side: watch for requests and answer each once. */
+const MAX_REQUEST_BYTES = 64 * 1024;
+const ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Why: the CLI writes requests, but anything may appear in the folder; say what is wrong in one line. */
+export function requestProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
+  const v = value as Record<string, unknown>;
+  if (!ACTIONS.includes(v.action as Action)) return `has action ${JSON.stringify(v.action) ?? 'undefined'}; expected one of ${ACTIONS.join(', ')}`;
+  if (typeof v.wo_id !== 'string' || !ID_RE.test(v.wo_id)) return `has wo_id ${JSON.stringify(v.wo_id) ?? 'undefined'}; expected letters, digits, . _ - (at most 128)`;
+  if (v.force !== undefined && typeof v.force !== 'boolean') return 'has a force that is not true or false';
+  return undefined;
+}
+
+type Read = { kind: 'gone' } | { kind: 'ok'; req: ControlRequest } | { kind: 'bad'; why: string; file: boolean };
+
+/** Read one request without following links or blocking on a FIFO. */
+async function readRequest(file: string): Promise<Read> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'gone' };
+    if (code === 'ELOOP' || code === 'EMLINK') return { kind: 'bad', why: 'is a symbolic link', file: false };
+    return { kind: 'bad', why: `cannot be opened (${code ?? 'error'})`, file: true };
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) return { kind: 'bad', why: 'is a folder', file: false };
+    if (!st.isFile()) return { kind: 'bad', why: 'is not a regular file', file: false };
+    if (st.size > MAX_REQUEST_BYTES) return { kind: 'bad', why: `is ${st.size} bytes, over ${MAX_REQUEST_BYTES}`, file: true };
+    let value: unknown;
+    try {
+      value = JSON.parse(await fh.readFile('utf8'));
+    } catch (err) {
+      return { kind: 'bad', why: err instanceof SyntaxError ? 'is not JSON' : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, file: true };
+    }
+    const why = requestProblem(value);
+    return why ? { kind: 'bad', why, file: true } : { kind: 'ok', req: value as ControlRequest };
+  } catch (err) {
+    return { kind: 'bad', why: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, file: true };
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/** Daemon side: watch for requests and answer each once; a bad one is answered or moved aside once, logged once. */
 export function serveControl(runDir: string, handle: (req: ControlRequest) => Promise<WoRecord>, log: (msg: string) => void): { close(): void; poke(): void } {
   const dir = controlDir(runDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const inFlight = new Set<string>();
+  /** Names that could be neither removed nor moved aside: never looked at again by this daemon. */
+  const stuck = new Set<string>();
+  const answer = async (n: string, reply: ControlReply) => {
+    await writeJsonAtomic(path.join(dir, n.replace(/\.req\.json$/, '.reply.json')), reply).catch(() => {});
+  };
+  /** Remove a request; one that is not a file (a folder, a link, a FIFO) is renamed aside, never deleted. */
+  const dispose = async (n: string, isFile: boolean) => {
+    const file = path.join(dir, n);
+    if (isFile && (await fsp.unlink(file).then(() => true, (err: NodeJS.ErrnoException) => err.code === 'ENOENT'))) return;
+    const aside = path.join(dir, `${n}.refused-${Date.now()}-${crypto.randomBytes(3).toString('hex')}`);
+    if (await fsp.rename(file, aside).then(() => true, (err: NodeJS.ErrnoException) => err.code === 'ENOENT')) return;
+    stuck.add(n);
+  };
+  const one = async (n: string) => {
+    const got = await readRequest(path.join(dir, n));
+    if (got.kind === 'gone') return;
+    if (got.kind === 'bad') {
+      log(`control request ${JSON.stringify(n)} refused: it ${got.why}${got.file ? '' : ' (moved aside)'}`);
+      if (got.file) await answer(n, { ok: false, error: { kind: 'usage', message: `malformed control request: it ${got.why}` } });
+      await dispose(n, got.file);
+      return;
+    }
+    let reply: ControlReply;
+    try {
+      reply = { ok: true, record: await handle(got.req) };
+    } catch (err) {
+      const kind = err instanceof UsageError ? 'usage' : err instanceof CheckFailed ? 'check' : 'other';
+      reply = { ok: false, error: { kind, message: err instanceof Error ? err.message : String(err) } };
+      if (kind === 'other') log(`control request ${JSON.stringify(n)} failed: ${String(err)}`);
+    }
+    await answer(n, reply);
+    await dispose(n, true);
+  };
   const scan = async () => {
     let names: string[];
     try {
@@ -41,25 +120,16 @@ export function serveControl(runDir: string, handle: (req: ControlRequest) => Pr
       return;
     }
     for (const n of names) {
-      if (!n.endsWith('.req.json') || inFlight.has(n)) continue;
+      if (!n.endsWith('.req.json') || n.startsWith('.') || inFlight.has(n) || stuck.has(n)) continue;
       inFlight.add(n);
-      const file = path.join(dir, n);
-      void (async () => {
-        let reply: ControlReply;
-        try {
-          const req = await readJson<ControlRequest>(file);
-          if (!req || !ACTIONS.includes(req.action) || typeof req.wo_id !== 'string') throw new UsageError('malformed control request');
-          reply = { ok: true, record: await handle(req) };
-        } catch (err) {
-          const kind = err instanceof UsageError ? 'usage' : err instanceof CheckFailed ? 'check' : 'other';
-          reply = { ok: false, error: { kind, message: err instanceof Error ? err.message : String(err) } };
-          if (kind === 'other') log(`control request ${n} failed: ${String(err)}`);
-        }
-        await writeJsonAtomic(file.replace(/\.req\.json$/, '.reply.json'), reply).catch(() => {});
-        await fsp.unlink(file).catch(() => {});
-        inFlight.delete(n);
-      })();
+      void one(n)
+        .catch((err) => {
+          stuck.add(n); // said once, not retried every second
+          log(`control request ${JSON.stringify(n)} failed: ${String(err)}`);
+        })
+        .finally(() => inFlight.delete(n));
     }
+    for (const n of stuck) if (!names.includes(n)) stuck.delete(n);
   };
   const watcher = fs.watch(dir, () => void scan());
   watcher.on('error', () => {});

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../config/load.js';
 import { layout, runtimeDirs } from '../layout.js';
 import { ensureDir, moveUnique, writeJsonAtomic } from '../util/fsx.js';
 import { Releases, freeBytes, loadToken, makeLogger } from './resources.js';
-import { StateStore } from '../state/store.js';
+import { ForeignRecord, StateStore } from '../state/store.js';
 import { Telemetry } from '../state/telemetry.js';
 import { UsageError, CheckFailed } from '../errors.js';
 import { acquireLock } from './lock.js';
@@ -18,14 +18,35 @@ import { recoverAll } from './recover.js';
 import { act, type Action } from './actions.js';
 import { serveControl } from './control.js';
 import { buildStatus, type DaemonInfo } from './status.js';
-import type { Runtime } from './runtime.js';
+import type { Logger, Runtime } from './runtime.js';
 import { STAGES, TERMINAL, type WoRecord } from '../state/record.js';
 
 const require = createRequire(import.meta.url);
 const VERSION = (require('../../package.json') as { version: string }).version;
 
-/** Run the daemon until SIGTERM/SIGINT; resolves with the exit code. */
+/**
+ * Run the daemon until SIGTERM/SIGINT; resolves with the exit code. A start-up failure releases everything
+ * already acquired (LIFO: the lock last) and throws one error with a one-line message (no stack trace).
+ */
 export async function runDaemon(root: string): Promise<number> {
+  const releases = new Releases();
+  const sink: { log?: Logger } = {};
+  try {
+    return await serve(root, releases, sink);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const expected = err instanceof UsageError || err instanceof CheckFailed;
+    sink.log?.error(expected ? {} : { err: err instanceof Error ? err.stack : message }, `start-up failed: ${message}`);
+    await releases.run(sink.log ?? QUIET);
+    if (expected) throw err;
+    throw new CheckFailed(`the daemon could not start: ${message.replace(/\s+/g, ' ')}`, { cause: err });
+  }
+}
+
+const QUIET: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** Start everything (each acquisition registers its release), then serve until a stop signal. */
+async function serve(root: string, releases: Releases, sink: { log?: Logger }): Promise<number> {
   let config: Config;
   try {
     config = await loadConfig(root);
@@ -40,13 +61,17 @@ export async function runDaemon(root: string): Promise<number> {
   const onStopSignal = (signal: NodeJS.Signals) => requestStop(signal);
   process.on('SIGTERM', onStopSignal);
   process.on('SIGINT', onStopSignal);
+  releases.add('stop signals', () => {
+    process.off('SIGTERM', onStopSignal);
+    process.off('SIGINT', onStopSignal);
+  });
   for (const d of runtimeDirs(L)) await ensureDir(d);
   for (const lane of config.lanes) {
     await ensureDir(`${L.inbox}/${lane}`);
     await ensureDir(`${L.processing}/${lane}`);
   }
   const log = await makeLogger(`${L.logs}/daemon.log`);
-  const releases = new Releases();
+  sink.log = log;
 
   const lock = await acquireLock(L.lockFile, L.root);
   if ('held' in lock) {
@@ -107,8 +132,26 @@ export async function runDaemon(root: string): Promise<number> {
       metrics.queueDepth(scheduler.depth);
       return out;
     },
-    (job, err) => log.error({ wo_id: job.id, err: err instanceof Error ? err.stack : String(err) }, 'WO run failed unexpectedly; it stays in processing/ and is resumed at the next start'),
+    (job, err) => {
+      if (err instanceof ForeignRecord) {
+        void unrecordable(job.file, job.name, job.lane, job.id, err).finally(() => {
+          for (const w of waiters.get(job.id)?.splice(0) ?? []) w(undefined);
+        });
+        return;
+      }
+      log.error({ wo_id: job.id, err: err instanceof Error ? err.stack : String(err) }, 'WO run failed unexpectedly; it stays in processing/ and is resumed at the next start');
+    },
   );
+  // A WO whose record path holds a folder or a file wo did not write cannot be recorded: it ends in rejected/
+  // with the reason (no record is written), said once — never left in processing/ to be retried.
+  const unrecordable = async (file: string, name: string, lane: string, id: string | undefined, err: ForeignRecord): Promise<void> => {
+    log.warn({ wo_id: id, file: err.file, why: err.why }, `WO ${id ?? name} cannot be recorded: ${err.file} is not a wo record (it ${err.why}); rejected`);
+    try {
+      if (await fsp.lstat(file).then(() => true, () => false)) await reject(rt, file, name, lane, 'CONFLICT', err.details, id);
+    } catch (e) {
+      log.error({ file, err: String(e) }, 'could not move the unrecordable WO to bridge/rejected/; it stays in processing/');
+    }
+  };
   let admitChain = Promise.resolve();
   const admitOne = (file: string, name: string, lane: string, received: string, approved: boolean): Promise<void> => {
     admitChain = admitChain.then(async () => {
@@ -120,7 +163,8 @@ export async function runDaemon(root: string): Promise<number> {
           metrics.queueDepth(scheduler.depth);
         }
       } catch (err) {
-        log.error({ file, err: err instanceof Error ? err.stack : String(err) }, 'admission failed; the WO stays in processing/ and is resumed at the next start');
+        if (err instanceof ForeignRecord) await unrecordable(file, name, lane, undefined, err);
+        else log.error({ file, err: err instanceof Error ? err.stack : String(err) }, 'admission failed; the WO stays in processing/ and is resumed at the next start');
       }
     });
     return admitChain;
@@ -142,6 +186,16 @@ export async function runDaemon(root: string): Promise<number> {
     },
   });
 
+  // g/run/daemon.json: defined before anything that may call it (the disk check); `ready` only once started.
+  let port: number | null = null;
+  let ready = false;
+  const startedAt = new Date().toISOString();
+  const writeInfo = async () => {
+    const info: DaemonInfo = { pid: process.pid, port, started_at: startedAt, root: L.root, ready, version: VERSION, paused };
+    await writeJsonAtomic(L.daemonJson, info, { mode: 0o600 });
+  };
+  releases.add('daemon.json', () => fsp.unlink(L.daemonJson).catch(() => {}));
+
   // Disk floor: below it, stop claiming and say so.
   const checkDisk = async () => {
     metrics.drift(guardrail.health().drift.length);
@@ -159,9 +213,6 @@ export async function runDaemon(root: string): Promise<number> {
       intake.kickAll();
     }
   };
-  const diskTimer = setInterval(() => void checkDisk(), 5000);
-  diskTimer.unref();
-  releases.add('disk timer', () => clearInterval(diskTimer));
 
   // Actions (CLI control channel and HTTP).
   const waitTerminal = (id: string) => new Promise<WoRecord | undefined>((resolve) => (waiters.get(id) ?? waiters.set(id, []).get(id)!).push(resolve));
@@ -172,7 +223,6 @@ export async function runDaemon(root: string): Promise<number> {
   await guardrail.start();
   releases.add('guardrail', () => guardrail.close());
 
-  let port: number | null = null;
   if (config.http.enabled) {
     const { startHttp } = await import('../http/server.js');
     const server = await startHttp({
@@ -198,16 +248,14 @@ export async function runDaemon(root: string): Promise<number> {
     releases.add('http', () => server.close());
   }
 
-  const startedAt = new Date().toISOString();
-  const writeInfo = async (ready = true) => {
-    const info: DaemonInfo = { pid: process.pid, port, started_at: startedAt, root: L.root, ready, version: VERSION, paused };
-    await writeJsonAtomic(L.daemonJson, info, { mode: 0o600 });
-  };
   await intake.start();
   releases.add('intake', () => intake.close());
   await checkDisk();
-  await writeInfo(true);
-  releases.add('daemon.json', () => fsp.unlink(L.daemonJson).catch(() => {}));
+  const diskTimer = setInterval(() => void checkDisk().catch((err) => log.error({ err: String(err) }, 'disk check failed')), 5000);
+  diskTimer.unref();
+  releases.add('disk timer', () => clearInterval(diskTimer));
+  ready = true;
+  await writeInfo();
   telemetry.emit('daemon', 'daemon_started', { pid: process.pid, root: L.root, port, version: VERSION });
   log.info({ root: L.root, port, pid: process.pid }, `wo daemon ready on ${L.root}${port ? ` (http://127.0.0.1:${port}/)` : ''}`);
 

@@ -8,10 +8,18 @@ import path from 'node:path';
 import { ensureDir, fsyncDir, moveUnique } from '../util/fsx.js';
 import { isGone } from '../errors.js';
 import type { Runtime } from './runtime.js';
+import { LANE_RE } from '../config/schema.js';
 
 /** Writer leftovers and hidden files are not WOs (SPEC §3). */
 export function isIgnoredName(name: string): boolean {
   return name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('.part') || name.endsWith('~');
+}
+
+/** Why: a folder under bridge/inbox/ is a lane only when its name is one (config `lanes` pattern); else why not. */
+export function laneFolderProblem(name: string): string | undefined {
+  if (name.startsWith('.')) return 'a hidden folder is not a lane';
+  if (!LANE_RE.test(name)) return 'not a lane name (1 to 64 letters, digits, . _ -)';
+  return undefined;
 }
 
 /** Completeness: owner-execute set ⇒ complete now; else size and mtime unchanged for settle_ms. */
@@ -54,6 +62,8 @@ export class Intake {
   private settleTimers = new Map<string, NodeJS.Timeout>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private warned = new Set<string>();
+  /** Folders under bridge/inbox/ already warned about as not lanes. */
+  private ignoredLanes = new Set<string>();
   private closed = false;
 
   constructor(private readonly d: IntakeDeps) {}
@@ -62,10 +72,18 @@ export class Intake {
     return this.d.rt.L;
   }
 
-  /** The lanes: configured ones plus every folder under bridge/inbox/. */
+  /** The lanes: configured ones plus every folder under bridge/inbox/ named like a lane (others: one warning per name). */
   async lanes(): Promise<string[]> {
     const set = new Set(this.d.rt.config().lanes);
-    for (const e of await fsp.readdir(this.L.inbox, { withFileTypes: true })) if (e.isDirectory() && !e.name.startsWith('.')) set.add(e.name);
+    for (const e of await fsp.readdir(this.L.inbox, { withFileTypes: true })) {
+      if (!e.isDirectory() || e.name.startsWith('.')) continue;
+      const why = laneFolderProblem(e.name);
+      if (why === undefined) set.add(e.name);
+      else if (!this.ignoredLanes.has(e.name)) {
+        this.ignoredLanes.add(e.name);
+        this.d.rt.log.warn({ folder: e.name }, `ignoring the folder bridge/inbox/${JSON.stringify(e.name)}: ${why}`);
+      }
+    }
     return [...set].sort();
   }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { layout, type Layout } from '../layout.js';
 import { readJson } from '../util/fsx.js';
 import { readLock } from './lock.js';
+import { laneFolderProblem } from './intake.js';
 import { StateStore } from '../state/store.js';
 import { STATUSES, type WoRecord } from '../state/record.js';
 
@@ -67,12 +68,23 @@ export function summary(r: WoRecord) {
   };
 }
 
+/** Folders under bridge/inbox/ the daemon ignores because their name is not a lane name. */
+async function ignoredLanes(L: Layout): Promise<{ name: string; why: string }[]> {
+  const out: { name: string; why: string }[] = [];
+  for (const e of await fsp.readdir(L.inbox, { withFileTypes: true }).catch(() => [])) {
+    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    const why = laneFolderProblem(e.name);
+    if (why) out.push({ name: e.name, why });
+  }
+  return out;
+}
+
 /** WO files waiting: in the inboxes (not yet claimed) and in processing/ (claimed, queued or running). */
 async function pending(L: Layout): Promise<{ inbox: number; processing: number }> {
   const count = async (dir: string) => {
     let n = 0;
     for (const lane of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      if (!lane.isDirectory()) continue;
+      if (!lane.isDirectory() || laneFolderProblem(lane.name)) continue;
       n += (await fsp.readdir(path.join(dir, lane.name)).catch(() => [] as string[])).filter((f) => !f.startsWith('.')).length;
     }
     return n;
@@ -84,11 +96,12 @@ async function pending(L: Layout): Promise<{ inbox: number; processing: number }
 /** Build the whole status report. */
 export async function buildStatus(root: string, opts: { limit?: number } = {}) {
   const L = layout(root);
-  const [daemon, recs, guardrail, files] = await Promise.all([
+  const [daemon, { records: recs, unreadable }, guardrail, files, ignored] = await Promise.all([
     daemonState(L),
-    new StateStore(L.state).list(),
+    new StateStore(L.state).scan(),
     import('../guardrail/index.js').then((g) => g.readHealth(L.root)).catch(() => undefined),
     pending(L),
+    ignoredLanes(L),
   ]);
   const counts: Record<string, number> = Object.fromEntries(STATUSES.map((s) => [s, 0]));
   for (const r of recs) counts[r.status] = (counts[r.status] ?? 0) + 1;
@@ -98,5 +111,9 @@ export async function buildStatus(root: string, opts: { limit?: number } = {}) {
     counts,
     pending: files,
     wos: recs.slice(0, opts.limit ?? 20).map(summary),
+    /** Files in g/followup/state/ that are not wo records (foreign, corrupt, folders): listed, never touched. */
+    unreadable,
+    /** Folders under bridge/inbox/ that are not lanes (their names do not match the lane pattern). */
+    ignored_lanes: ignored,
   };
 }

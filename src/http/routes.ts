@@ -99,8 +99,7 @@ export function filterWos(recs: WoRecord[], q: ReturnType<typeof parseWoQuery>):
 async function act(ctx: Ctx): Promise<void> {
   const [id, action] = ctx.params as [string, keyof Actions];
   await readBody(ctx.req); // enforces the size bound; actions take no body
-  const rec = await ctx.deps.store.read(id);
-  if (!rec) throw new HttpError(404, `no WO with id ${JSON.stringify(id)}`);
+  await recordOr404(ctx.deps.store, id);
   try {
     sendJson(ctx.res, 200, await ctx.deps.actions[action](id));
   } catch (err) {
@@ -108,6 +107,14 @@ async function act(ctx: Ctx): Promise<void> {
     if (err instanceof UsageError) throw new HttpError(400, err.message);
     throw err;
   }
+}
+
+/** The record of `id`: 404 when there is none, 409 when a file that is not a wo record sits at its path. */
+async function recordOr404(store: StateStore, id: string): Promise<WoRecord> {
+  const got = await store.inspect(id);
+  if (got.kind === 'absent') throw new HttpError(404, `no WO with id ${JSON.stringify(id)}`);
+  if (got.kind === 'foreign') throw new HttpError(409, `${got.file} is not a wo record: it ${got.why} (left untouched)`);
+  return got.record;
 }
 
 const ID = '([A-Za-z0-9._-]{1,128})';
@@ -158,8 +165,10 @@ export const ROUTES: Route[] = [
     methods: {
       GET: async ({ res, url, deps }) => {
         const q = parseWoQuery(url);
-        const wos = filterWos(await deps.store.list(), q);
-        sendJson(res, 200, { wos: q.summary ? wos.map(summarize) : wos });
+        const { records, unreadable } = await deps.store.scan();
+        const wos = filterWos(records, q);
+        // Files in the state folder that are not wo records are listed apart, never mixed into `wos`.
+        sendJson(res, 200, { wos: q.summary ? wos.map(summarize) : wos, unreadable });
       },
     },
   },
@@ -168,9 +177,7 @@ export const ROUTES: Route[] = [
     auth: true,
     methods: {
       GET: async ({ res, params, deps }) => {
-        const rec = await deps.store.read(params[0]!);
-        if (!rec) throw new HttpError(404, `no WO with id ${JSON.stringify(params[0])}`);
-        sendJson(res, 200, rec);
+        sendJson(res, 200, await recordOr404(deps.store, params[0]!));
       },
     },
   },

@@ -1,16 +1,64 @@
-/** The durable state store: one JSON record per wo_id, rewritten atomically (temp → fsync → rename → fsync dir). */
+/**
+ * The durable state store: one JSON record per wo_id, rewritten atomically (temp → fsync → rename → fsync dir).
+ * Every read is validated: a file at a record's path that wo did not write (a folder, a link, garbage, another
+ * program's JSON) is "foreign" — reported, never returned as a record, never overwritten.
+ */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { readJson, writeJsonAtomic } from '../util/fsx.js';
+import { writeJsonAtomic } from '../util/fsx.js';
+import { WoError } from '../errors.js';
 import type { WoRecord } from './record.js';
+import { MAX_RECORD_BYTES, recordProblem } from './valid.js';
 
 const ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
-export class StateStore {
-  /** Ids known to have a record (daemon only, after primeIds): a miss needs no failing read. */
-  private ids: Set<string> | null = null;
+function validId(id: string): boolean {
+  return ID_RE.test(id) && id !== '.' && id !== '..';
+}
 
-  constructor(readonly dir: string) {}
+/** What is at a record's path. */
+export type Inspected = { kind: 'absent' } | { kind: 'ok'; record: WoRecord } | { kind: 'foreign'; file: string; why: string };
+
+/** A file under the state folder that is not a wo record: its name and what is wrong with it. */
+export interface Unreadable {
+  file: string;
+  why: string;
+}
+
+/** A record cannot be written: its path holds something wo did not write (a folder, a foreign file). */
+export class ForeignRecord extends WoError {
+  constructor(
+    readonly file: string,
+    readonly why: string,
+  ) {
+    super('CONFLICT', `${file} is not a wo record (it ${why}); wo does not overwrite what it did not write, so this WO cannot be recorded: move that away and submit again`, {
+      details: [{ path: file, message: why }],
+    });
+  }
+}
+
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (fs.constants.O_NONBLOCK ?? 0);
+
+function errCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException | undefined)?.code ?? 'error';
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').slice(0, 200);
+}
+
+export class StateStore {
+  /** Ids known to have something at their path (daemon only, after primeIds): a miss needs no failing read. */
+  private ids: Set<string> | null = null;
+  /** Ids whose path holds a record of ours (read valid, or written here): writing there replaces only our own. */
+  private ours = new Set<string>();
+
+  /** `label` names the folder in messages (relative to the root). */
+  constructor(
+    readonly dir: string,
+    readonly label = 'g/followup/state',
+  ) {}
 
   /** For the one process that writes records (the daemon, holding the lock): list the ids once, then track writes. */
   async primeIds(): Promise<void> {
@@ -19,40 +67,109 @@ export class StateStore {
   }
 
   file(id: string): string {
-    if (!ID_RE.test(id) || id === '.' || id === '..') throw new Error(`not a valid wo_id: ${JSON.stringify(id)}`);
+    if (!validId(id)) throw new Error(`not a valid wo_id: ${JSON.stringify(id)}`);
     return path.join(this.dir, `${id}.json`);
   }
 
-  async read(id: string): Promise<WoRecord | undefined> {
-    if (!ID_RE.test(id) || (this.ids !== null && !this.ids.has(id))) return undefined;
-    return readJson<WoRecord>(this.file(id));
+  /** Why: tell an absent record from a valid one and from a foreign file at its path (always looks on disk). */
+  async inspect(id: string): Promise<Inspected> {
+    if (!validId(id)) return { kind: 'absent' };
+    const got = await this.inspectFile(`${id}.json`, id);
+    if (got.kind === 'ok') this.ours.add(id);
+    else this.ours.delete(id);
+    return got;
   }
 
-  /** Durably write a record; resolves only once it is on disk. */
+  private async inspectFile(name: string, id: string): Promise<Inspected> {
+    const rel = `${this.label}/${name}`;
+    const foreign = (why: string): Inspected => ({ kind: 'foreign', file: rel, why });
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(path.join(this.dir, name), OPEN_FLAGS);
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'ENOENT') return { kind: 'absent' };
+      if (code === 'ELOOP' || code === 'EMLINK') return foreign('is a symbolic link (never followed in the state folder)');
+      return foreign(`cannot be opened (${code})`);
+    }
+    try {
+      const st = await fh.stat();
+      if (st.isDirectory()) return foreign('is a folder');
+      if (!st.isFile()) return foreign('is not a regular file');
+      if (st.size === 0) return foreign('is empty (0 bytes)');
+      if (st.size > MAX_RECORD_BYTES) return foreign(`is ${st.size} bytes, over the ${MAX_RECORD_BYTES} a record can be`);
+      let value: unknown;
+      try {
+        value = JSON.parse(await fh.readFile('utf8'));
+      } catch (err) {
+        return err instanceof SyntaxError ? foreign(`is not JSON (${oneLine(err.message)})`) : foreign(`cannot be read (${errCode(err)})`);
+      }
+      const why = recordProblem(value, id);
+      return why === undefined ? { kind: 'ok', record: value as WoRecord } : foreign(why);
+    } catch (err) {
+      return foreign(`cannot be read (${errCode(err)})`);
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+
+  /** A valid record, or undefined when there is none — or only a foreign file (tell them apart with `inspect`). */
+  async read(id: string): Promise<WoRecord | undefined> {
+    if (!validId(id) || (this.ids !== null && !this.ids.has(id))) return undefined;
+    const got = await this.inspect(id);
+    return got.kind === 'ok' ? got.record : undefined;
+  }
+
+  /** Durably write a record; resolves only once it is on disk. Throws ForeignRecord rather than replace a file wo did not write. */
   async write(rec: WoRecord): Promise<void> {
-    await writeJsonAtomic(this.file(rec.wo_id), rec);
+    const file = this.file(rec.wo_id);
+    if (!this.ours.has(rec.wo_id)) {
+      const got = await this.inspect(rec.wo_id);
+      if (got.kind === 'foreign') throw new ForeignRecord(got.file, got.why);
+    }
+    try {
+      await writeJsonAtomic(file, rec);
+    } catch (err) {
+      const code = errCode(err);
+      // A folder made at the path since we looked (rename(2) refuses to replace a folder with a file).
+      if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+        this.ours.delete(rec.wo_id);
+        throw new ForeignRecord(`${this.label}/${rec.wo_id}.json`, 'is a folder');
+      }
+      throw err;
+    }
+    this.ours.add(rec.wo_id);
     this.ids?.add(rec.wo_id);
   }
 
-  /** Every record (unreadable ones skipped), newest `times.received` first. */
-  async list(): Promise<WoRecord[]> {
+  /** Why: listings show every record and name every file that is not one (status, API) instead of failing. */
+  async scan(): Promise<{ records: WoRecord[]; unreadable: Unreadable[] }> {
     let names: string[];
     try {
       names = await fsp.readdir(this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (errCode(err) === 'ENOENT') return { records: [], unreadable: [] };
       throw err;
     }
-    const recs: WoRecord[] = [];
-    for (const n of names) {
+    const records: WoRecord[] = [];
+    const unreadable: Unreadable[] = [];
+    for (const n of names.sort()) {
       if (!n.endsWith('.json') || n.startsWith('.')) continue;
-      try {
-        const r = await readJson<WoRecord>(path.join(this.dir, n));
-        if (r && typeof r.wo_id === 'string') recs.push(r);
-      } catch {
-        /* a record being replaced or corrupt: skipped in listings */
+      const id = n.slice(0, -5);
+      if (!validId(id)) {
+        unreadable.push({ file: n, why: 'has a name that is not <wo_id>.json (a wo_id is letters, digits, . _ -)' });
+        continue;
       }
+      const got = await this.inspectFile(n, id);
+      if (got.kind === 'ok') records.push(got.record);
+      else if (got.kind === 'foreign') unreadable.push({ file: n, why: got.why });
     }
-    return recs.sort((a, b) => (b.times?.received ?? '').localeCompare(a.times?.received ?? ''));
+    records.sort((a, b) => (b.times.received ?? '').localeCompare(a.times.received ?? ''));
+    return { records, unreadable };
+  }
+
+  /** Every valid record, newest `times.received` first (files that are not records are left out: see `scan`). */
+  async list(): Promise<WoRecord[]> {
+    return (await this.scan()).records;
   }
 }

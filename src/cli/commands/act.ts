@@ -1,6 +1,6 @@
 /** `wo approve|reject|retry|cancel|rollback <id>`: through the running daemon, or directly (holding the lock) when it is down. */
 import type { Command } from 'commander';
-import { paint, printJson, rootOf, statusColor, withRoot } from '../common.js';
+import { paint, printable, printJson, rootOf, statusColor, withRoot } from '../common.js';
 import { layout } from '../../layout.js';
 import { CheckFailed, UsageError } from '../../errors.js';
 import { daemonState } from '../../daemon/status.js';
@@ -49,6 +49,9 @@ export function register(program: Command, name: string): void {
   cmd.action(async (id: string, opts: { root?: string; json?: boolean; force?: boolean; timeout: string }) => {
     const root = rootOf(opts);
     const L = layout(root);
+    // A file at the record's path that wo did not write: no WO can have that id; say so plainly.
+    const seen = await new (await import('../../state/store.js')).StateStore(L.state).inspect(id);
+    if (seen.kind === 'foreign') throw new CheckFailed(`${printable(seen.file)} is not a wo record: it ${printable(seen.why)}; there is no WO ${id} to ${action}`);
     const d = await daemonState(L);
     let rec: WoRecord;
     if (d.running) {

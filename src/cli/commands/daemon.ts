@@ -8,8 +8,11 @@ export function register(program: Command, name: string): void {
     .addHelpText('after', '\nStops gracefully on SIGTERM/SIGINT (running WOs finish or roll back within shutdown.deadline_s).\nReloads wo.config.yaml when it changes or on SIGHUP.')
     .action(async (opts: { root?: string }) => {
       const { runDaemon } = await import('../../daemon/daemon.js');
-      process.exitCode = await runDaemon(rootOf(opts));
-      // Anything left (a watcher, a socket) must not keep a stopped daemon alive.
-      setTimeout(() => process.exit(), 200).unref();
+      try {
+        process.exitCode = await runDaemon(rootOf(opts));
+      } finally {
+        // Anything left (a watcher, a socket) must not keep a stopped daemon — or one that failed to start — alive.
+        setTimeout(() => process.exit(), 200).unref();
+      }
     });
 }

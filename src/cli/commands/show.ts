@@ -1,6 +1,6 @@
 /** `wo show <id> [--json]`: one WO's state record, readable. */
 import type { Command } from 'commander';
-import { paint, printJson, rootOf, statusColor, withRoot } from '../common.js';
+import { paint, printable, printJson, rootOf, statusColor, withRoot } from '../common.js';
 import { layout } from '../../layout.js';
 import { StateStore } from '../../state/store.js';
 import { CheckFailed } from '../../errors.js';
@@ -9,7 +9,7 @@ import type { WoRecord } from '../../state/record.js';
 /** Render a record for a terminal: header, files, commands, tests, plan, error. */
 export function renderRecord(r: WoRecord): string {
   const out: string[] = [];
-  out.push(`${paint(r.wo_id, 'bold')}  ${r.title}`);
+  out.push(`${paint(r.wo_id, 'bold')}  ${printable(r.title)}`);
   out.push(`status   ${paint(r.status, statusColor(r.status))}${r.dry_run ? ' (dry run)' : ''}${r.rolled_back ? ' (rolled back)' : ''}${r.given_up ? ' (given up)' : ''}`);
   out.push(`stage    ${r.stage} (${r.stage_index}/${r.stages_total})   attempt ${r.attempt}   lane ${r.lane}   type ${r.type}   priority ${r.priority}`);
   out.push(`file     ${r.file}`);
@@ -53,8 +53,10 @@ export function register(program: Command, name: string): void {
     .argument('<id>', 'the wo_id')
     .option('--json', 'print the record as JSON')
     .action(async (id: string, opts: { root?: string; json?: boolean }) => {
-      const rec = await new StateStore(layout(rootOf(opts)).state).read(id);
-      if (!rec) throw new CheckFailed(`no WO with id ${id}`);
+      const got = await new StateStore(layout(rootOf(opts)).state).inspect(id);
+      if (got.kind === 'absent') throw new CheckFailed(`no WO with id ${printable(id)}`);
+      if (got.kind === 'foreign') throw new CheckFailed(`${printable(got.file)} is not a wo record: it ${printable(got.why)} (wo leaves it untouched; move it away if it is not needed)`);
+      const rec = got.record;
       if (opts.json) printJson(rec);
       else process.stdout.write(renderRecord(rec));
     });

@@ -1,6 +1,6 @@
 /** `wo status [--json] [--watch]`: daemon up/down, guardrail health, counts per status, recent WOs with progress. */
 import type { Command } from 'commander';
-import { paint, printJson, rootOf, statusColor, withRoot } from '../common.js';
+import { paint, printable, printJson, rootOf, statusColor, withRoot } from '../common.js';
 import { buildStatus } from '../../daemon/status.js';
 import { UsageError } from '../../errors.js';
 
@@ -11,6 +11,13 @@ function fmtUptime(s: number | null): string {
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   return h ? `${h}h${m}m` : m ? `${m}m${s % 60}s` : `${s}s`;
+}
+
+const MAX_NAMED = 10;
+function named(items: { name: string; why: string }[]): string[] {
+  const lines = items.slice(0, MAX_NAMED).map((x) => `         - ${printable(x.name)}: ${printable(x.why)}`);
+  if (items.length > MAX_NAMED) lines.push(`         … and ${items.length - MAX_NAMED} more (wo status --json lists them all)`);
+  return lines;
 }
 
 /** Render the status report for a terminal. */
@@ -30,12 +37,20 @@ export function renderStatus(r: Report): string {
   const counts = Object.entries(r.counts).filter(([, n]) => n > 0).map(([s, n]) => `${paint(s, statusColor(s))} ${n}`);
   lines.push(`counts   ${counts.length ? counts.join('  ') : 'no WOs yet'}`);
   if (r.pending.inbox || r.pending.processing) lines.push(`pending  ${r.pending.inbox} in inboxes, ${r.pending.processing} claimed (queued or running)`);
+  if (r.unreadable.length) {
+    lines.push(`${paint('unreadable', 'red')} ${r.unreadable.length} file(s) in g/followup/state/ are not wo records (left untouched; a WO with such an id is rejected):`);
+    lines.push(...named(r.unreadable.map((u) => ({ name: u.file, why: u.why }))));
+  }
+  if (r.ignored_lanes.length) {
+    lines.push(`${paint('ignored', 'yellow')}  ${r.ignored_lanes.length} folder(s) under bridge/inbox/ are not lanes (their WOs are not taken):`);
+    lines.push(...named(r.ignored_lanes));
+  }
   if (r.wos.length) {
     lines.push('', 'recent WOs:');
     for (const w of r.wos) {
       const bar = `${'#'.repeat(w.stage_index)}${'.'.repeat(Math.max(0, w.stages_total - w.stage_index))}`;
-      lines.push(`  ${paint(w.status.padEnd(17), statusColor(w.status))} ${bar} ${w.stage.padEnd(11)} ${w.wo_id}  ${w.title.slice(0, 60)}${w.error ? paint(`  ${w.error.code}`, 'red') : ''}`);
-      for (const h of w.hold_reasons ?? []) lines.push(`      held: ${h}`);
+      lines.push(`  ${paint(w.status.padEnd(17), statusColor(w.status))} ${bar} ${w.stage.padEnd(11)} ${w.wo_id}  ${printable(w.title.slice(0, 60))}${w.error ? paint(`  ${w.error.code}`, 'red') : ''}`);
+      for (const h of w.hold_reasons ?? []) lines.push(`      held: ${printable(h)}`);
     }
   }
   return lines.join('\n') + '\n';

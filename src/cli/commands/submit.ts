@@ -5,6 +5,7 @@ import { paint, rootOf, withRoot, printJson } from '../common.js';
 import { checkWoFile, formatErrors } from '../wo-file.js';
 import { CheckFailed, UsageError } from '../../errors.js';
 import { loadConfig } from '../../config/load.js';
+import { StateStore } from '../../state/store.js';
 import { layout } from '../../layout.js';
 import { dropFileUnique, ensureDir } from '../../util/fsx.js';
 import { daemonState } from '../../daemon/status.js';
@@ -38,6 +39,9 @@ with no daemon running it exits 1 after the timeout, saying so.`)
       for (const w of c.warnings) process.stderr.write(`${paint('warning', 'yellow')}: ${w}\n`);
       const L = layout(root);
       const id = c.id!;
+      // The daemon rejects a WO whose record path holds something wo did not write: say so before dropping it.
+      const seen = await new StateStore(L.state).inspect(id);
+      if (seen.kind === 'foreign') throw new CheckFailed(`${seen.file} is not a wo record (it ${seen.why}), so a WO with id ${id} would be rejected; move it away or use a new wo_id`);
       const ext = path.extname(file).toLowerCase() || '.yaml';
       const dir = path.join(L.inbox, lane);
       await ensureDir(dir);
