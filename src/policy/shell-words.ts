@@ -224,23 +224,21 @@ function judgePieces(pieces: Piece[], cwds: readonly string[] | null, ctx: PathC
   const text = pieces[0]?.k === 'lit' ? pieces[0].s : '';
   const absolute = text.startsWith('/');
   const leadingDyn = firstDyn === 0 || (!absolute && cwds === null);
-  if (firstDyn !== -1 || leadingDyn) {
-    const after = firstDyn === -1 ? pieces : pieces.slice(firstDyn + 1);
-    const why = byName(split(after).slice(firstDyn === -1 ? 0 : 1), ctx);
-    if (why) return why;
-  }
-  if (leadingDyn) return undefined;
-  const targets = sensitives(ctx);
-  const bases = absolute ? ['/'] : cwds!;
-  const rel = split(pieces);
-  for (const base of bases) {
-    const full = normalise([...comps(base).map((lit) => ({ lit })), ...rel]);
-    for (const t of targets) {
-      if (full.length < t.comps.length) continue;
-      if (t.comps.every((name, i) => matches(full[i]!, name, t.ci))) return t.why;
+  if (!leadingDyn) {
+    const targets = sensitives(ctx);
+    const rel = split(pieces);
+    for (const base of absolute ? ['/'] : cwds!) {
+      const full = normalise([...comps(base).map((lit) => ({ lit })), ...rel]);
+      for (const t of targets) {
+        if (full.length < t.comps.length) continue;
+        if (t.comps.every((name, i) => matches(full[i]!, name, t.ci))) return t.why;
+      }
     }
   }
-  return undefined;
+  if (firstDyn === -1 && !leadingDyn) return undefined;
+  // The expansion may hold `..` or a whole path: judge what follows it by name.
+  const after = firstDyn === -1 ? pieces : pieces.slice(firstDyn + 1);
+  return byName(split(after).slice(firstDyn === -1 ? 0 : 1), ctx);
 }
 
 function byName(cs: Comp[], ctx: PathContext): string | undefined {
