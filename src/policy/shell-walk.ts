@@ -409,7 +409,7 @@ class Walker {
     const listed = this.policy.allowCommands.includes(word) || this.policy.allowCommands.includes(name);
     if (listed || SAFE_BUILTINS.includes(name)) return;
     if (word === '') this.hold('an empty program name cannot be checked');
-    else if (RUNS_OTHERS.includes(name)) this.hold(`program '${name}' runs other programs, which cannot be checked, and is not on policy.allow_commands`);
+    else if (RUNS_OTHERS.includes(name)) this.hold(`program '${name}' runs other programs, which cannot be checked, and is not on policy.allow_commands`, true);
     else this.hold(`program '${name}' is not on policy.allow_commands`);
   }
 

@@ -26,17 +26,13 @@ export interface CommandAnalysis {
 export function analyzeCommand(cmd: CommandSpec, ctx: ShellPolicy): CommandAnalysis {
   const shown = display(commandText(cmd));
   const policy = { allowCommands: ctx.allowCommands, root: ctx.root, allowedRoots: ctx.allowedRoots, allowSelfModify: ctx.allowSelfModify ?? false };
-  if (cmd.kind === 'argv') {
-    // An argv runs without a shell: only its program is judged (argument words are passed as they are).
-    const walked = walkScript(`${quote(cmd.argv[0] ?? '')} ${cmd.argv.slice(1).map(quote).join(' ')}`, policy);
-    const reasons = walked.problems.map((p) => `command '${shown}': ${p}`);
-    return { allowed: reasons.length === 0, reasons, programs: walked.programs };
-  }
-  const walked = walkScript(cmd.cmd, policy);
+  // An argv runs without a shell: its words are quoted, so only its program and its path words are judged.
+  const src = cmd.kind === 'argv' ? cmd.argv.map(quote).join(' ') || "''" : cmd.cmd;
+  const walked = walkScript(src, policy);
   const reasons = walked.problems.map((p) => `command '${shown}': ${p}`);
-  const complete = walked.complete;
-  if (!complete && reasons.length === 0) reasons.push(`command '${shown}': it cannot be fully analysed`); // never allowed
-  return complete ? { allowed: reasons.length === 0, reasons, programs: walked.programs } : { allowed: false, reasons, programs: walked.programs, complete };
+  if (walked.complete) return { allowed: reasons.length === 0, reasons, programs: walked.programs };
+  if (reasons.length === 0) reasons.push(`command '${shown}': it cannot be fully analysed`); // never allowed
+  return { allowed: false, reasons, programs: walked.programs, complete: false };
 }
 
 function quote(word: string): string {

@@ -87,6 +87,14 @@ class Grammar {
       () => `${this.simple()} # ; ${this.simple()}`,
       () => `${this.simple()} \\\n && ${this.simple()}`,
       () => `cd ${this.pick(['sub', '.', 'nope'])} && ${body()}`,
+      () => `{ ${body()}; } ${this.pick(['> out.txt', '2>/dev/null', '< /dev/null'])}`,
+      () => `( ${body()} ) | ${this.simple()}`,
+      () => `alias ${this.pick(ALLOWED)}=${this.pick(DENIED)}\n${this.simple()}`,
+      () => `v=${this.pick(STUBS)}; "$v" a; \${v} b`,
+      () => `x=1; echo $((x + 1)); ${body()}`,
+      () => `command -v ${this.pick(STUBS)}; ${body()}`,
+      () => `${this.prog()} ${this.pick(['"$(', '$('])}${this.simplePlain()})`,
+      () => `exec 3>&1; ${body()}`,
     ];
     if (this.bash) {
       forms.push(
@@ -101,6 +109,10 @@ class Grammar {
         () => this.bashify(`x='a[$(${this.pick(STUBS)})]'; ${this.pick(['test -v "$x"', 'printf -v "$x" %s 1', 'echo ${!x}'])}`),
         () => this.bashify(`case a in a) ${body()} ;& b) ${body()} ;; esac`),
         () => this.bashify(`${this.simple()} |& ${this.simple()}`),
+        () => this.bashify(`{${this.pick(STUBS)},${this.pick(STUBS)}} a`),
+        () => this.bashify(`select x in a; do ${body()}; done`),
+        () => this.bashify(`coproc ${this.simple()}; wait`),
+        () => this.bashify(`f() { ${body()}; }; declare -f f >/dev/null; f`),
       );
     }
     return this.pick(forms)();
