@@ -146,7 +146,7 @@ class Grammar {
   }
 
   private prog(): string {
-    const p = this.pick(STUBS);
+    const p = this.chance(0.65) ? this.pick(ALLOWED) : this.pick(DENIED);
     if (this.chance(0.1)) return `'${p}'`;
     if (this.chance(0.1)) return `"${p.slice(0, 1)}"${p.slice(1)}`;
     if (this.chance(0.05)) return `\\${p}`;
@@ -262,7 +262,8 @@ describe('differential: the analysis against a real shell', () => {
     const ctx = { allowCommands: DEFAULT_ALLOW_COMMANDS, root, allowedRoots: [] as string[] };
     const failures: string[] = [];
     let ranSomething = 0;
-    await pool(cases, 4, async ({ i, shell, cmd }) => {
+    let allowedRan = 0;
+    await pool(cases, 6, async ({ i, shell, cmd }) => {
       const log = path.join(dir, `log-${i}`);
       const { ran } = await runUnder(shell, cmd, root, bin, log);
       if (ran.length) ranSomething += 1;
@@ -275,6 +276,7 @@ describe('differential: the analysis against a real shell', () => {
         failures.push(`${where}: incomplete analysis but allowed`);
       }
       if (a.allowed) {
+        if (ran.length) allowedRan += 1;
         const bad = ran.filter((p) => !DEFAULT_ALLOW_COMMANDS.includes(p));
         if (bad.length) failures.push(`${where}: allowed, yet ran ${bad.join(',')}`);
       }
@@ -282,5 +284,7 @@ describe('differential: the analysis against a real shell', () => {
     fs.rmSync(dir, { recursive: true, force: true });
     expect(failures.slice(0, 10), `${failures.length} failures; replay with WO_SHELL_SEED=${seed}`).toEqual([]);
     expect(ranSomething).toBeGreaterThan(count / 4); // the stubs really ran
+    expect(allowedRan).toBeGreaterThan(count / 20); // and allowed strings ran programs too
+    console.log(`shell-diff seed ${seed}: ${count} strings, ${ranSomething} ran stubs, ${allowedRan} allowed and ran`);
   }, size(180_000, 1_800_000));
 });
