@@ -85,7 +85,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     }
   }
   if (judged && !approved) {
-    const verdict = policyVerdict(job.wo, { autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, dryRunEnv: cfg.dryRun });
+    const verdict = policyVerdict(job.wo, { autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, allowSelfModify: cfg.allowSelfModify, dryRunEnv: cfg.dryRun });
     if (verdict.decision === 'hold') {
       await hold(rt, job, prev, verdict.hold_reasons);
       return { kind: 'done' };

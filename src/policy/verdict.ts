@@ -9,6 +9,8 @@ export interface VerdictContext {
   allowCommands: readonly string[];
   root: string;
   allowedRoots: readonly string[];
+  /** `policy.allow_self_modify` (default false): wo.config.yaml and .git/ may be named by commands. */
+  allowSelfModify?: boolean;
   /** WO_DRY_RUN=1 in the daemon's environment. */
   dryRunEnv: boolean;
 }
