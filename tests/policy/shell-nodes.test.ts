@@ -31,7 +31,7 @@ describe('issue 9 bypasses are held', () => {
     ['cat "$d/run/token"', "'run' after an expansion", ['cat']],
     ['grep --file=g/run/token x', "the daemon's internals", ['grep']],
     ['mkdir -p g/followup/state/WO-VICTIM.json g/run/control/x.req.json', "argument 'g/followup/state/WO-VICTIM.json'", ['mkdir']],
-    ['mkdir -p .git/hooks', 'the git repository', ['mkdir']],
+    ['mkdir -p .git/hooks', 'a git repository', ['mkdir']],
     ['cat wo.config.yaml', 'configuration', ['cat']],
     ['x=g/run/token; cat $x', "the assignment 'x=g/run/token'", ['cat']],
     ['for f in g/run/token; do cat $f; done', 'the loop word', ['cat']],
@@ -40,7 +40,7 @@ describe('issue 9 bypasses are held', () => {
     ['cat < g/run/token', "the redirection '< g/run/token'", ['cat']],
     ['cat < /dev/tcp/127.0.0.1/80', 'opens a network connection', ['cat']],
     ['echo x > g/followup/state/x.json', "writes into the daemon's internals", ['echo']],
-    ['echo x > .git/config', 'writes into the git repository', ['echo']],
+    ['echo x > .git/config', 'writes into a git repository', ['echo']],
   ];
   it.each(cases)('%s', (cmd, part, programs) => {
     const r = sh(cmd);
