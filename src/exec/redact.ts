@@ -26,9 +26,23 @@ export function redact(text: string): string {
   return out;
 }
 
-/** The last `max` bytes of `buf` as text, with secrets redacted before the cut (so no partial secret is kept). */
-export function redactedTail(buf: Buffer, max: number): string {
-  const text = redact(buf.toString('utf8'));
+/**
+ * The last `max` bytes of a stream's kept tail as text, secrets redacted before the cut. `cut` says the stream
+ * lost its beginning: a secret's end at the very start of `buf` (its head was dropped) is redacted too. Keep
+ * `max + longestSecret()` bytes, so a secret that reaches into the last `max` bytes is always whole or cut here.
+ */
+export function redactedTail(buf: Buffer, max: number, cut = false): string {
+  let text = redact(buf.toString('utf8'));
+  if (cut) {
+    for (const [value, label] of secrets) {
+      for (let k = value.length - 1; k >= 1; k--) {
+        if (text.startsWith(value.slice(-k))) {
+          text = `[redacted: ${label}]${text.slice(k)}`;
+          break;
+        }
+      }
+    }
+  }
   const b = Buffer.from(text);
   return b.length <= max ? text : b.subarray(b.length - max).toString('utf8');
 }

@@ -30,15 +30,26 @@ class Tail {
   private chunks: Buffer[] = [];
   private size = 0;
   constructor(private readonly max: number) {}
+  /** True once the stream's beginning was dropped. */
+  cut = false;
   push(b: Buffer): void {
     this.chunks.push(b);
     this.size += b.length;
-    while (this.size - (this.chunks[0]?.length ?? 0) >= this.max && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
+    while (this.size - (this.chunks[0]?.length ?? 0) >= this.max && this.chunks.length > 1) {
+      this.size -= this.chunks.shift()!.length;
+      this.cut = true;
+    }
   }
   bytes(): Buffer {
     const all = Buffer.concat(this.chunks);
+    if (all.length > this.max) this.cut = true;
     return all.subarray(Math.max(0, all.length - this.max));
   }
+}
+
+function tailText(t: Tail, max: number): string {
+  const b = t.bytes();
+  return redactedTail(b, max, t.cut);
 }
 
 /** The argv for a command spec: strings through /bin/sh -c, argv as is. */
@@ -87,7 +98,7 @@ export async function runContained(file: string, args: readonly string[], opts: 
   const [lfile, largs] = launcherArgv(file, args);
   const out = new Tail(opts.tailBytes + longestSecret());
   const err = new Tail(opts.tailBytes + longestSecret());
-  const ended = (e: Partial<Ended>): Ended => ({ code: null, signal: null, timedOut: false, cancelled: false, stdout: redactedTail(out.bytes(), opts.tailBytes), stderr: redactedTail(err.bytes(), opts.tailBytes), ...e });
+  const ended = (e: Partial<Ended>): Ended => ({ code: null, signal: null, timedOut: false, cancelled: false, stdout: tailText(out, opts.tailBytes), stderr: tailText(err, opts.tailBytes), ...e });
   let child: ChildProcess;
   try {
     child = spawn(lfile, largs, { cwd: opts.cwd, env: { ...opts.env, ...tree.env }, detached: true, stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'], windowsHide: true });
