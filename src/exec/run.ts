@@ -1,6 +1,6 @@
 /** Run one command: its whole tree contained, an environment-clean launcher, a timeout that kills the tree, capped and redacted output. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { CommandSpec } from '../wo/parse.js';
 import { commandText } from '../wo/parse.js';
 import type { CommandRecord, Phase } from '../state/record.js';
@@ -113,8 +113,12 @@ export async function runContained(file: string, args: readonly string[], opts: 
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   child.stdout!.on('data', (b: Buffer) => out.push(b));
   child.stderr!.on('data', (b: Buffer) => err.push(b));
-  const go = child.stdio[3] as Writable | null;
+  const go = child.stdio[3] as Duplex | null;
+  let startError = ''; // the launcher says on fd 3 when it could not start the command
   go?.on('error', () => undefined);
+  go?.on('data', (b: Buffer) => {
+    if (startError.length < 4096) startError += b.toString('utf8');
+  });
   if (opts.input !== undefined) {
     child.stdin!.on('error', () => undefined); // a command that does not read its stdin (EPIPE) is not a failure
     child.stdin!.end(opts.input);
@@ -167,8 +171,10 @@ export async function runContained(file: string, args: readonly string[], opts: 
   await Promise.race([closed, delay(opts.killGraceMs + 1000)]);
   child.stdout!.destroy();
   child.stderr!.destroy();
+  go?.destroy();
   await cleanup();
-  return ended({ code: x.code, signal: x.signal, timedOut, cancelled, pid, ...(x.error ? { spawnError: x.error.message } : {}) });
+  const spawnError = startError || x.error?.message;
+  return ended({ code: x.code, signal: x.signal, timedOut, cancelled, pid, ...(spawnError ? { spawnError } : {}) });
 }
 
 /** Run a command to completion; the outcome is data (never throws for a failing command). */
