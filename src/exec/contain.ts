@@ -41,30 +41,23 @@ export interface TreeRef {
 /** Processes seen below tracked launchers, refreshed by one shared /proc walk while any command runs. */
 const tracked = new Map<number, { start: string | undefined; seen: Map<number, ProcStat> }>();
 let walker: NodeJS.Timeout | undefined;
-let walking = false;
 const WALK_MS = 250;
 
-async function walk(): Promise<void> {
-  if (walking) return;
-  walking = true;
-  try {
-    const table = await readTable();
-    const byPid = new Map(table.map((p) => [p.pid, p]));
-    const same = (pid: number, start: string | undefined) => byPid.get(pid)?.start === start;
-    for (const [root, { start, seen }] of tracked) {
-      // below the launcher and below every member seen before (an orphan's own children are re-parented too)
-      const roots = [...(same(root, start) ? [root] : []), ...[...seen.values()].filter((p) => same(p.pid, p.start)).map((p) => p.pid)];
-      for (const p of descendantsOf(roots, table)) if (!seen.has(p.pid)) seen.set(p.pid, p);
-    }
-  } finally {
-    walking = false;
+function walk(): void {
+  const table = readTable();
+  const byPid = new Map(table.map((p) => [p.pid, p]));
+  const same = (pid: number, start: string | undefined) => byPid.get(pid)?.start === start;
+  for (const [root, { start, seen }] of tracked) {
+    // below the launcher and below every member seen before (an orphan's own children are re-parented too)
+    const roots = [...(same(root, start) ? [root] : []), ...[...seen.values()].filter((p) => same(p.pid, p.start)).map((p) => p.pid)];
+    for (const p of descendantsOf(roots, table)) if (!seen.has(p.pid)) seen.set(p.pid, p);
   }
 }
 
 function track(pid: number, start: string | undefined): Map<number, ProcStat> {
   const seen = new Map<number, ProcStat>();
   tracked.set(pid, { start, seen });
-  walker ??= setInterval(() => void walk().catch(() => undefined), WALK_MS).unref();
+  walker ??= setInterval(walk, WALK_MS).unref();
   return seen;
 }
 
@@ -126,15 +119,14 @@ export class Tree {
   }
 
   /** Tracking mode: the live members (group, marker, seen by the walk), start times verified. */
-  private async members(): Promise<number[]> {
+  private members(): number[] {
     const pgid = this.pid!;
     const out = new Set<number>();
     // kill(-pgid, 0) also counts zombies (here pid 1 may be slow to reap them): /proc tells the live ones
-    for (const p of await processesWith(`${MARKER_VAR}=${this.marker}`, groupAlive(pgid) ? pgid : undefined, this.start)) out.add(p.pid);
+    for (const p of processesWith(`${MARKER_VAR}=${this.marker}`, groupAlive(pgid) ? pgid : undefined, this.start)) out.add(p.pid);
     for (const p of this.seen?.values() ?? []) {
       if (out.has(p.pid)) continue;
-      const now = await statOf(p.pid);
-      if (now && now.start === p.start) out.add(p.pid);
+      if (statOf(p.pid)?.start === p.start) out.add(p.pid);
       else this.seen!.delete(p.pid);
     }
     return [...out];
@@ -145,14 +137,14 @@ export class Tree {
     if (this.pid === undefined) return;
     killGroup(this.pid, signal);
     if (this.cgroup) await signalCgroup(this.cgroup, signal);
-    else if (this.seen) for (const pid of await this.members()) kill(pid, signal);
+    else if (this.seen) for (const pid of this.members()) kill(pid, signal);
   }
 
   /** True while any process of the tree is alive (zombies are not). */
   async alive(): Promise<boolean> {
     if (this.pid === undefined) return false;
     if (this.cgroup) return (await cgroupPids(this.cgroup)).length > 0; // zombies leave the cgroup
-    if (this.seen) return (await this.members()).length > 0;
+    if (this.seen) return this.members().length > 0;
     return groupAlive(this.pid); // macOS: launchd reaps orphans at once
   }
 
@@ -188,7 +180,7 @@ export async function killLeftTree(ref: TreeRef): Promise<void> {
   }
   if (ref.marker && /^[0-9a-f]{16}$/.test(ref.marker) && process.platform === 'linux') {
     for (let i = 0; i < 5; i++) {
-      const left = await processesWith(`${MARKER_VAR}=${ref.marker}`);
+      const left = processesWith(`${MARKER_VAR}=${ref.marker}`);
       if (!left.length) break;
       for (const p of left) kill(p.pid, 'SIGKILL');
     }

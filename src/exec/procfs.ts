@@ -1,47 +1,81 @@
-/** Reading Linux /proc without blocking the event loop: the process table, one process's start, marked processes. */
-import fsp from 'node:fs/promises';
+/**
+ * Reading Linux /proc: the process table, one process's start, a tree's marked processes. Synchronous on
+ * purpose: a table is ~100–1000 small reads into one buffer (1–10 ms); through the thread pool under load the
+ * same scan took seconds, long enough for an escapee to act before it was killed. Only descendant tracking
+ * (no writable cgroup) scans: at a command's end, at a kill, and every 250 ms while a tracked command runs.
+ */
+import fs from 'node:fs';
 import { environHas, parseStat, type ProcStat } from './tree.js';
 
-async function pids(): Promise<number[]> {
-  const names = await fsp.readdir('/proc').catch(() => [] as string[]);
-  const self = process.pid;
-  return names.filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57).map(Number).filter((p) => p !== self);
-}
+const buf = Buffer.alloc(4096);
 
-/** One live process's stat, or undefined when it is gone (or a zombie). */
-export async function statOf(pid: number): Promise<ProcStat | undefined> {
+function readSmall(file: string): string | undefined {
+  let fd: number | undefined;
   try {
-    return parseStat(pid, await fsp.readFile(`/proc/${pid}/stat`, 'utf8'));
+    fd = fs.openSync(file, 'r');
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    return buf.toString('latin1', 0, n);
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
-/** Every live process (but this one), read in parallel. */
-export async function readTable(): Promise<ProcStat[]> {
-  const all = await Promise.all((await pids()).map(statOf));
-  return all.filter((p): p is ProcStat => p !== undefined);
+function pids(): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const self = process.pid;
+  const out: number[] = [];
+  for (const n of names) {
+    const c = n.charCodeAt(0);
+    if (c >= 48 && c <= 57 && Number(n) !== self) out.push(Number(n));
+  }
+  return out;
+}
+
+/** One live process's stat, or undefined when it is gone (or a zombie). */
+export function statOf(pid: number): ProcStat | undefined {
+  const text = readSmall(`/proc/${pid}/stat`);
+  return text === undefined ? undefined : parseStat(pid, text);
+}
+
+/** Every live process (but this one). */
+export function readTable(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const pid of pids()) {
+    const st = statOf(pid);
+    if (st) out.push(st);
+  }
+  return out;
 }
 
 /**
  * Live processes (zombies are dead) in process group `pgid` or whose environment holds `entry` (e.g.
- * `WO_RUN=<marker>`: every descendant of a command inherits it, wherever it was re-parented). One pass over
- * /proc; with `bornSince` (a start time) only processes started since then are read (descendants are younger
- * than their ancestor). Processes of other users are unreadable and skipped.
+ * `WO_RUN=<marker>`: every descendant of a command inherits it, wherever it was re-parented). With `bornSince`
+ * (a start time) only processes started since then have their environment read (descendants are younger than
+ * their ancestor). Processes of other users are unreadable and skipped.
  */
-export async function processesWith(entry: string, pgid?: number, bornSince?: string): Promise<ProcStat[]> {
+export function processesWith(entry: string, pgid?: number, bornSince?: string): ProcStat[] {
   const since = bornSince === undefined ? undefined : Number(bornSince);
-  const found = await Promise.all(
-    (await pids()).map(async (pid) => {
-      const st = await statOf(pid);
-      if (!st || st.pgid === pgid) return st;
-      if (since !== undefined && Number(st.start) < since) return undefined; // older than the command: not of it
-      try {
-        return environHas(await fsp.readFile(`/proc/${pid}/environ`), entry) ? st : undefined;
-      } catch {
-        return undefined;
-      }
-    }),
-  );
-  return found.filter((p): p is ProcStat => p !== undefined);
+  const out: ProcStat[] = [];
+  for (const pid of pids()) {
+    const st = statOf(pid);
+    if (!st) continue;
+    if (st.pgid === pgid) {
+      out.push(st);
+      continue;
+    }
+    if (since !== undefined && Number(st.start) < since) continue; // older than the command: not of it
+    try {
+      if (environHas(fs.readFileSync(`/proc/${pid}/environ`), entry)) out.push(st);
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return out;
 }
