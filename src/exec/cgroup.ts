@@ -27,11 +27,35 @@ export function cgroupBase(): string | undefined {
     fs.mkdirSync(probe);
     const ok = fs.existsSync(path.join(probe, 'cgroup.procs'));
     fs.rmdirSync(probe);
-    if (ok) base = dir;
+    if (ok) {
+      base = dir;
+      sweep(dir);
+    }
   } catch {
     /* no cgroup v2, or not ours to write: descendant tracking */
   }
   return base ?? undefined;
+}
+
+/**
+ * Remove empty command cgroups a killed daemon left (rmdir only succeeds on an empty cgroup, so a live tree
+ * of another daemon is never touched; one just made and not yet joined falls back to descendant tracking).
+ */
+function sweep(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!/^wo-run-[0-9a-f]{16}$/.test(n)) continue;
+    try {
+      fs.rmdirSync(path.join(dir, n));
+    } catch {
+      /* busy (processes inside) or gone */
+    }
+  }
 }
 
 /** True for a folder this module would have made (recovery acts only on those, whatever a record says). */
