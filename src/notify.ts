@@ -1,52 +1,33 @@
 /** Tell a person: run `notify.command` through /bin/sh with the event as JSON on stdin. Never throws. */
-import { spawn } from 'node:child_process';
+import { runContained } from './exec/run.js';
+import { redact } from './exec/redact.js';
 
 const TIMEOUT_MS = 10_000;
+const GRACE_MS = 1000;
 const TAIL = 2048;
 
+/** The daemon's environment minus unset values: notify is the user's own command (notify-send needs the desktop's variables). */
+function inherited(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
 /**
- * Run `command` (SPEC §12 `notify.command`) with `event` as JSON on stdin, bounded by 10 s (the whole
- * process group is killed then). Resolves when it ends; failures are written to stderr, never thrown.
+ * Run `command` (SPEC §12 `notify.command`) with `event` as JSON on stdin, bounded by 10 s (its whole tree is
+ * killed then, and when it ends). Resolves when it ends; failures are logged (secrets redacted), never thrown.
  */
 export async function notify(command: string | null, event: object, opts: { timeoutMs?: number; log?: (msg: string) => void } = {}): Promise<void> {
   if (!command) return;
   const log = opts.log ?? ((msg: string) => process.stderr.write(`wo notify: ${msg}\n`));
+  const timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
   try {
-    await new Promise<void>((resolve) => {
-      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
-      let stderr = '';
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }, opts.timeoutMs ?? TIMEOUT_MS);
-      timer.unref();
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr = (stderr + d.toString('utf8')).slice(-TAIL);
-      });
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        log(`could not run ${JSON.stringify(command)}: ${err.message}`);
-        resolve();
-      });
-      // 'exit', not 'close': a grandchild holding stderr open must not keep us waiting.
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (timedOut) log(`${JSON.stringify(command)} timed out after ${(opts.timeoutMs ?? TIMEOUT_MS) / 1000} s and was killed`);
-        else if (code !== 0) log(`${JSON.stringify(command)} failed (${signal ? `signal ${signal}` : `exit ${code}`})${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
-        child.stderr!.destroy();
-        resolve();
-      });
-      child.stdin!.on('error', () => {
-        /* the command did not read its stdin (EPIPE): not a failure */
-      });
-      child.stdin!.end(JSON.stringify(event) + '\n');
-    });
+    const r = await runContained('/bin/sh', ['-c', command], { cwd: process.cwd(), env: inherited(), timeoutMs, killGraceMs: GRACE_MS, tailBytes: TAIL, input: JSON.stringify(event) + '\n' });
+    const what = JSON.stringify(redact(command));
+    if (r.spawnError) log(`could not run ${what}: ${r.spawnError}`);
+    else if (r.timedOut) log(`${what} timed out after ${timeoutMs / 1000} s and was killed`);
+    else if (r.code !== 0) log(`${what} failed (${r.signal ? `signal ${r.signal}` : `exit ${r.code}`})${r.stderr.trim() ? `: ${r.stderr.trim()}` : ''}`);
   } catch (err) {
-    log(`could not run ${JSON.stringify(command)}: ${(err as Error).message}`);
+    log(`could not run ${JSON.stringify(redact(command))}: ${redact((err as Error).message)}`);
   }
 }

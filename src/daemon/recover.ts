@@ -4,7 +4,7 @@ import path from 'node:path';
 import { TERMINAL, type WoRecord } from '../state/record.js';
 import { sha256, writeJsonAtomic } from '../util/fsx.js';
 import { parseWo } from '../wo/parse.js';
-import { killGroup, sameProcess } from '../exec/proc.js';
+import { killLeftTree } from '../exec/contain.js';
 import { emit, TERMINAL_EVENT, type Runtime } from './runtime.js';
 import { afterCommit, clearIntent, pendingIntents, transition } from './journal.js';
 import { revert } from './actions.js';
@@ -112,7 +112,7 @@ async function recoverOne(rt: Runtime, file: string, name: string, lane: string 
   }
   if (rec.status === 'running') {
     const rc = rec.running_command;
-    if (rc && sameProcess(rc.pid, rc.proc_start)) killGroup(rc.pid, 'SIGKILL');
+    if (rc) await killLeftTree(rc);
     const restored = await rollbackCrashed(rt, rec);
     rec.rolled_back = restored.length > 0 || rec.rolled_back;
     const commandsRan = rec.stage === 'commands' || rc?.phase === 'commands' || rec.commands.some((c) => c.phase === 'commands');

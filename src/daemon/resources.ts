@@ -2,6 +2,7 @@
 import fsp from 'node:fs/promises';
 import crypto from 'node:crypto';
 import { writeFileAtomic } from '../util/fsx.js';
+import { registerSecret } from '../exec/redact.js';
 import type { Logger } from './runtime.js';
 
 /** Releases run once each, last-in-first-out. */
@@ -29,17 +30,20 @@ export async function makeLogger(logFile: string): Promise<Logger> {
   return logger as unknown as Logger;
 }
 
+/** The HTTP token (made when missing); registered as a secret, so no command output stores its value. */
 export async function loadToken(file: string): Promise<string> {
   try {
     const t = (await fsp.readFile(file, 'utf8')).trim();
     if (t.length >= 32) {
       await fsp.chmod(file, 0o600);
+      registerSecret(t, 'token');
       return t;
     }
   } catch {
     /* make one */
   }
   const token = crypto.randomBytes(32).toString('hex');
+  registerSecret(token, 'token');
   await writeFileAtomic(file, token + '\n', { mode: 0o600 });
   return token;
 }

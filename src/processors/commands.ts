@@ -2,6 +2,7 @@
 import type { CommandSpec, TestSpec } from '../wo/parse.js';
 import type { CommandRecord, Phase, TestResult } from '../state/record.js';
 import { buildEnv, commandOk, runCommand } from '../exec/run.js';
+import type { TreeRef } from '../exec/contain.js';
 import type { Config } from '../config/load.js';
 import { WoError } from '../errors.js';
 
@@ -13,8 +14,14 @@ export interface PhaseContext {
   abortReason: () => 'cancel' | 'timeout' | 'shutdown' | undefined;
   /** Record a finished command (and persist when asked). */
   record: (r: CommandRecord) => void;
-  /** Persist "this command is running" right after spawn (pid, start time). */
-  onSpawn?: (pid: number, procStart: string | undefined, phase: Phase, cmd: string) => Promise<void>;
+  /** Persist "this command is running" right after spawn (pid, start time, how to find its tree); it starts after. */
+  onSpawn?: (pid: number, procStart: string | undefined, phase: Phase, cmd: string, tree: TreeRef) => Promise<void>;
+}
+
+/** The run options' onSpawn for one command of a phase (recorded so recovery can kill its tree). */
+function spawnHook(ctx: PhaseContext, phase: Phase, spec: CommandSpec) {
+  const on = ctx.onSpawn;
+  return on ? { onSpawn: (pid: number, start: string | undefined, tree: TreeRef) => on(pid, start, phase, spec.kind === 'sh' ? spec.cmd : spec.argv.join(' '), tree) } : {};
 }
 
 function optsFor(ctx: PhaseContext, phase: Phase) {
@@ -43,10 +50,7 @@ function abortError(ctx: PhaseContext, r: CommandRecord): WoError | undefined {
 export async function runCommands(ctx: PhaseContext, phase: 'commands' | 'post_verify', cmds: CommandSpec[]): Promise<void> {
   for (const spec of cmds) {
     if (ctx.signal.aborted) throw abortError(ctx, { cmd: '(next command)' } as CommandRecord)!;
-    const r = await runCommand(spec, {
-      ...optsFor(ctx, phase),
-      ...(ctx.onSpawn ? { onSpawn: (pid: number, start: string | undefined) => ctx.onSpawn!(pid, start, phase, spec.kind === 'sh' ? spec.cmd : spec.argv.join(' ')) } : {}),
-    });
+    const r = await runCommand(spec, { ...optsFor(ctx, phase), ...spawnHook(ctx, phase, spec) });
     ctx.record(r);
     const aborted = abortError(ctx, r);
     if (aborted) throw aborted;
@@ -63,7 +67,7 @@ export async function runTests(ctx: PhaseContext, tests: TestSpec[]): Promise<Te
   const results: TestResult[] = [];
   for (const t of tests) {
     if (ctx.signal.aborted) throw abortError(ctx, { cmd: t.name } as CommandRecord)!;
-    const r = await runCommand(t.command, optsFor(ctx, 'tests'));
+    const r = await runCommand(t.command, { ...optsFor(ctx, 'tests'), ...spawnHook(ctx, 'tests', t.command) });
     ctx.record({ ...r, name: t.name });
     const aborted = abortError(ctx, r);
     if (aborted) throw aborted;
@@ -75,7 +79,8 @@ export async function runTests(ctx: PhaseContext, tests: TestSpec[]): Promise<Te
 
 /** Run a file's `validate: "cmd %s"` on the temp file ($1, never spliced into the string). */
 export async function runValidate(ctx: PhaseContext, cmd: string, tempFile: string): Promise<void> {
-  const r = await runCommand({ kind: 'sh', cmd }, { ...optsFor(ctx, 'validate'), arg: tempFile });
+  const spec = { kind: 'sh' as const, cmd };
+  const r = await runCommand(spec, { ...optsFor(ctx, 'validate'), arg: tempFile, ...spawnHook(ctx, 'validate', spec) });
   ctx.record(r);
   const aborted = abortError(ctx, r);
   if (aborted) throw aborted;

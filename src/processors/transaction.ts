@@ -37,8 +37,8 @@ function phaseContext(rt: Runtime, rec: WoRecord, ctl: RunControl): PhaseContext
     record: (r: CommandRecord) => {
       rec.commands.push(r);
     },
-    onSpawn: async (pid, procStart, phase, cmd) => {
-      rec.running_command = { pid, started_at: rt.now().toISOString(), phase, cmd, index: rec.commands.length, ...(procStart ? { proc_start: procStart } : {}) };
+    onSpawn: async (pid, procStart, phase, cmd, tree) => {
+      rec.running_command = { pid, started_at: rt.now().toISOString(), phase, cmd, index: rec.commands.length, ...(procStart ? { proc_start: procStart } : {}), ...(tree.marker ? { marker: tree.marker } : {}), ...(tree.cgroup ? { cgroup: tree.cgroup } : {}) };
       await save(rt, rec);
     },
   };

@@ -10,6 +10,8 @@ import { loadConfig, parseConfig, type Config } from '../config/load.js';
 import { readRunState, type RunState } from './runinfo.js';
 import { serviceStatus } from './manage.js';
 import { currentSpec, defaultKind } from './units.js';
+import { CONTAINMENT_TEXT, containment } from '../exec/contain.js';
+import { launcherKind } from '../exec/launcher.js';
 
 export type Level = 'ok' | 'warn' | 'fail';
 export interface Check {
@@ -103,6 +105,13 @@ export function checkGit(): Check {
     : { name: 'git', level: 'warn', detail: 'git is not on PATH: check-history and forensics cannot read history', fix: 'install git' };
 }
 
+/** How far a command's process tree is contained here (as this process sees it; a service's own cgroup may differ). */
+export function checkContainment(): Check {
+  const mode = containment();
+  const launcher = launcherKind() === 'perl' ? 'perl launcher' : 'node launcher (no perl found: ~70 ms more per command)';
+  return { name: 'containment', level: 'ok', detail: `command containment: ${CONTAINMENT_TEXT[mode]}; ${launcher}` };
+}
+
 /** The lock: running, stale (taken over at the next start) or free. */
 export function checkLock(run: RunState): Check {
   switch (run.state) {
@@ -177,6 +186,7 @@ export async function runDoctor(root: string, opts: { env?: NodeJS.ProcessEnv; n
   checks.push(...(await checkFolders(L, config.lanes)));
   checks.push(await checkDisk(L.root, config.limits.min_free_bytes));
   checks.push(checkGit());
+  checks.push(checkContainment());
   const run = await readRunState(L);
   checks.push(checkLock(run));
   checks.push(checkService(L.root, config, opts.env));

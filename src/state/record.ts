@@ -102,8 +102,11 @@ export interface WoRecord {
   snapshot?: import('../snapshot/backup.js').Manifest;
   /** route: where each produced WO went. */
   deliveries?: { wo_id: string; lane: string }[];
-  /** A command in flight: pid/pgid and start time, written right after spawn. */
-  running_command?: { pid: number; started_at: string; phase: Phase; cmd: string; index: number; proc_start?: string } | null;
+  /**
+   * A command in flight, written after spawn and before the command starts: its launcher's pid (= pgid) and
+   * start time, the marker every descendant carries in its environment (`WO_RUN`), and its cgroup when it has one.
+   */
+  running_command?: { pid: number; started_at: string; phase: Phase; cmd: string; index: number; proc_start?: string; marker?: string; cgroup?: string } | null;
   /** Fields the WO carried that the schema does not know (kept, listed as warnings). */
   extra?: Record<string, unknown>;
 }

@@ -30,7 +30,7 @@ describe('wo doctor', () => {
     const folders = r.out.checks.find((c) => c.name === 'folders')!;
     expect(folders.level).toBe('warn');
     expect(folders.detail).toMatch(/missing \(the daemon creates them at start\): .*bridge\/inbox\/CLC/);
-    expect(r.out.checks.map((c) => c.name)).toEqual(['node', 'root', 'config', 'folders', 'disk', 'git', 'lock', 'service', 'http']);
+    expect(r.out.checks.map((c) => c.name)).toEqual(['node', 'root', 'config', 'folders', 'disk', 'git', 'containment', 'lock', 'service', 'http']);
     expect(r.out.checks.find((c) => c.name === 'lock')!.detail).toMatch(/no daemon running/);
   });
 
