@@ -134,7 +134,7 @@ describe('a folder at a record path or at a control request name (mkdir -p g/fol
     const root = tempRoot('http:\n  enabled: false\npolicy:\n  autonomy: auto\n');
     await daemon(root);
     // An exec WO without paths runs alone: the victim waits behind it, admitted and queued.
-    dropComplete(root, 'CLC', 'block.yaml', wo('BLOCK', 'commands:\n  - "while [ ! -f go ]; do sleep 0.05; done"\n'));
+    dropComplete(root, 'CLC', 'block.yaml', wo('BLOCK', 'commands:\n  - "while [ ! -f go ]; do sleep 0.05; done"\n').replace('type: apply_patch', 'type: exec'));
     await waitFor(() => readRecord(root, 'BLOCK')?.status === 'running', { what: 'BLOCK running' });
     dropComplete(root, 'CLC', 'victim.yaml', wo('WO-LATE'));
     await waitFor(() => readEvents(root).some((e) => e.event === 'wo_received' && e.wo_id === 'WO-LATE'), { what: 'WO-LATE queued' });
