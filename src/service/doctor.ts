@@ -177,7 +177,12 @@ export async function runDoctor(root: string, opts: { env?: NodeJS.ProcessEnv; n
   let config: Config;
   try {
     config = await loadConfig(L.root, opts.env);
-    checks.push({ name: 'config', level: 'ok', detail: fs.existsSync(L.configFile) ? 'wo.config.yaml is valid' : 'no wo.config.yaml (all defaults)' });
+    const valid = fs.existsSync(L.configFile) ? 'wo.config.yaml is valid' : 'no wo.config.yaml (all defaults)';
+    checks.push(
+      config.allowSelfModify
+        ? { name: 'config', level: 'warn', detail: `${valid}, but policy.allow_self_modify is true: a WO may rewrite wo.config.yaml, .git/ and the service unit`, fix: 'remove policy.allow_self_modify unless WOs must change the daemon\'s own configuration' }
+        : { name: 'config', level: 'ok', detail: valid },
+    );
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     checks.push({ name: 'config', level: 'fail', detail: err.message, fix: 'fix wo.config.yaml (wo validate reports the same errors at start)' });

@@ -34,6 +34,16 @@ describe('wo doctor', () => {
     expect(r.out.checks.find((c) => c.name === 'lock')!.detail).toMatch(/no daemon running/);
   });
 
+  it('warns when policy.allow_self_modify is on, and says how to turn it off', () => {
+    const root = tempRoot('http:\n  enabled: false\npolicy:\n  allow_self_modify: true\n');
+    const r = doctor(root);
+    expect(r.code).toBe(0);
+    const config = r.out.checks.find((c) => c.name === 'config')!;
+    expect(config).toMatchObject({ level: 'warn' });
+    expect(config.detail).toMatch(/allow_self_modify is true/);
+    expect(doctor(tempRoot()).out.checks.find((c) => c.name === 'config')).toMatchObject({ level: 'ok' });
+  });
+
   it('passes with every folder present and private; text output has one line per check', () => {
     const root = tempRoot();
     makeFolders(root);
