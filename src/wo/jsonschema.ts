@@ -38,7 +38,7 @@ export const WO_DESCRIPTIONS: Record<string, string> = {
   'tests[].command': 'The command (a string for /bin/sh -c, or {argv: [...]}).',
   'tests[].expected': 'The expected trimmed stdout (numbers and booleans are compared as text).',
   timeout_s: 'Bound on the whole WO, in seconds (each command also has exec.timeout_s).',
-  retry: 'How many more tries after a transient failure (default: config attempts).',
+  retry: 'How many more tries after a transient failure (a busy resource, not a failed check); default 0.',
   'command.argv': 'The program and its arguments; no shell is involved.',
   'command.name': 'A label shown instead of the argv.',
 };
