@@ -14,8 +14,8 @@ import { configDefaults } from '../../src/config/reference.js';
 import { REPO } from '../helpers.js';
 import { configFixtures, exampleFiles, woFixtures, type Fixture } from './fixtures.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const Ajv2020 = ((Ajv2020Module as any).default ?? Ajv2020Module) as typeof Ajv2020Module;
+// ajv is CommonJS: under node's ESM interop its class is the module's `default`.
+const Ajv2020 = (Ajv2020Module as unknown as { default: typeof Ajv2020Module.default }).default ?? Ajv2020Module.default;
 const load = (name: string) => JSON.parse(fs.readFileSync(path.join(REPO, 'schemas', name), 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, strictRequired: false });
 const woValid = ajv.compile(load('wo.schema.json'));
