@@ -117,7 +117,7 @@ export function woJsonSchema(limits = defaultWoLimits()): Json {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'wo work order',
-    description: `A work order for wo (docs/wo-format.md). Limits stated here are the defaults (limits.file_bytes ${limits.file_bytes}, limits.files ${limits.files}); a root's wo.config.yaml may set others. In the ENTRY lane a JSON file may be a bundle {"wos": [...]}.`,
+    description: `A work order for wo (docs/wo-format.md). It states limits.file_bytes ${limits.file_bytes} and limits.files ${limits.files} (the defaults, unless printed by \`wo schema wo\` for a root that sets others). In the ENTRY lane a JSON file may be a bundle {"wos": [...]}.`,
     anyOf: [
       { $ref: '#/$defs/work_order' },
       { type: 'object', properties: { wos: { type: 'array', minItems: 1, items: { $ref: '#/$defs/work_order' } } }, required: ['wos'], additionalProperties: false },

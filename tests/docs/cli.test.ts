@@ -39,12 +39,17 @@ describe('wo config / wo schema', () => {
 
   it('wo schema wo|config prints the committed schemas; anything else is exit 2', () => {
     for (const which of ['wo', 'config']) {
-      const r = runCli(['schema', which]);
+      const r = runCli(['schema', which], { root: tempRoot('') });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe(fs.readFileSync(path.join(REPO, 'schemas', `${which}.schema.json`), 'utf8'));
     }
     const bad = runCli(['schema', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/wo or config/);
+    // A root with its own limits gets a WO schema stating them.
+    const r = runCli(['schema', 'wo'], { root: tempRoot('limits:\n  files: 7\n  file_bytes: 1000\n') });
+    expect(r.code, r.stderr).toBe(0);
+    const wo = JSON.parse(r.stdout).$defs.work_order.properties;
+    expect(wo.files).toMatchObject({ maxItems: 7, items: { properties: { content: { maxLength: 1000 } } } });
   });
 });
