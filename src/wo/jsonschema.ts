@@ -99,11 +99,10 @@ export function woJsonSchema(limits = defaultWoLimits()): Json {
   file.oneOf = [{ required: ['content'] }, { required: ['content_base64'] }];
   const id = at(props, 'wo_id');
   id.not = { enum: ['.', '..'] };
-  for (const k of ['files', 'patches', 'delete', 'paths']) {
-    const p = at(props, k, 'items');
-    if (k !== 'patches') Object.assign(p, { maxLength: 4096, pattern: '^[^\\u0000]*$' });
-  }
-  for (const k of ['files', 'patches']) Object.assign(at(props, k, 'items', 'properties', 'path'), { maxLength: 4096, pattern: '^[^\\u0000]*$' });
+  // Paths: at most 4096 (bytes in the parser; characters here) and no NUL.
+  const pathRule = { maxLength: 4096, pattern: '^[^\\u0000]*$' };
+  for (const k of ['delete', 'paths']) Object.assign(at(props, k, 'items'), pathRule);
+  for (const k of ['files', 'patches']) Object.assign(at(props, k, 'items', 'properties', 'path'), pathRule);
   wo.if = { required: ['type'], properties: { type: { const: 'exec' } } };
   wo.then = { properties: { files: { maxItems: 0 }, patches: { maxItems: 0 }, delete: { maxItems: 0 } } };
   wo.additionalProperties = false;
