@@ -26,6 +26,8 @@ export const COMMANDS: Record<string, { module: string; summary: string }> = {
   forensics: { module: './commands/forensics.js', summary: 'write the evidence for a time window to g/reports/' },
   'check-history': { module: './commands/check-history.js', summary: 'what happened to a path: healthy, never-existed, vanished, broken' },
   history: { module: './commands/check-history.js', summary: 'same as check-history' },
+  config: { module: './commands/config.js', summary: 'print the effective config (--defaults, --json) or its reference' },
+  schema: { module: './commands/schema.js', summary: 'print the JSON Schema of WO files or wo.config.yaml (wo|config)' },
 };
 
 const require = createRequire(import.meta.url);

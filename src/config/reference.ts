@@ -1,0 +1,167 @@
+/**
+ * The config reference, generated from the zod schema (keys, types, bounds, defaults) plus one sentence per key, so
+ * docs/config.md and schemas/config.schema.json cannot drift from what the daemon accepts. Pure: no I/O.
+ */
+import YAML from 'yaml';
+import { configSchema, type ConfigFile } from './schema.js';
+import { configJsonSchema, schemaText, woJsonSchema } from '../wo/jsonschema.js';
+
+/** What each config key means, keyed by its path (`guardrail.files[].path`). A key without one still gets its row. */
+export const CONFIG_DESCRIPTIONS: Record<string, string> = {
+  lanes: 'Lanes (folders under bridge/inbox/) created at start; any other folder there is a lane too.',
+  submit_lane: 'Where `wo submit` drops a WO given without `--lane`.',
+  route: 'How the ENTRY lane routes the WOs dropped in it.',
+  'route.default_lane': 'The lane a routed WO goes to when no rule matches.',
+  'route.rules': 'Routing rules, first match wins, e.g. `[{when: {type: exec}, lane: OPS}, {when: {owner: mary}, lane: CLC}]`.',
+  'route.rules[].when': 'What the WO must have; every given field must match.',
+  'route.rules[].when.type': "The WO's type (apply_patch, exec).",
+  'route.rules[].when.owner': "The WO's owner.",
+  'route.rules[].when.lane': "The lane the WO asks for (its `lane` field).",
+  'route.rules[].lane': 'Where a matching WO goes.',
+  concurrency: 'How many WOs run at the same time (WOs touching the same paths never run together).',
+  attempts: 'Tries per WO (an interrupted or transiently failed run counts as one) before it is given up.',
+  intake: 'How inbox files are picked up.',
+  'intake.settle_ms': 'A file written in place (owner-execute bit not set) is taken once its size and mtime were stable this long.',
+  'intake.rescan_s': 'Every inbox is rescanned this often, besides file-system watching.',
+  policy: 'Who may do what (docs/SPEC.md §6).',
+  'policy.autonomy': '`observe`: plan and diff only, nothing applied; `approve`: every WO waits for `wo approve`; `guarded`: held only when a path or a program is outside the policy; `auto`: everything runs.',
+  'policy.allow_commands': 'Programs a command may run without approval in `guarded` mode (every segment of every pipeline is checked). Not a sandbox: an allowed program runs with the daemon\'s rights.',
+  'policy.allowed_roots': 'Absolute folders outside the root that WOs may write (`~/` is expanded), e.g. `~/Library/LaunchAgents`.',
+  'policy.allow_self_modify': 'DANGEROUS: lets WOs write wo.config.yaml, any .git/ and this root\'s service unit (one WO could then switch policy off). bridge/ and g/ stay refused.',
+  exec: 'How commands run.',
+  'exec.path': 'PATH given to every command (the environment is otherwise clean).',
+  'exec.timeout_s': 'Bound on each command, in seconds; its whole process tree is killed then.',
+  'exec.kill_grace_s': 'Seconds between SIGTERM and SIGKILL when a command is stopped.',
+  'exec.output_tail_bytes': 'How much of each command\'s stdout and stderr (the tail) is kept in the record.',
+  limits: 'Bounds on what a WO may hold.',
+  'limits.wo_bytes': 'Largest WO file, checked before it is parsed.',
+  'limits.file_bytes': "Largest content of one file in a WO (and of one patch's diff).",
+  'limits.files': 'Most entries in files, patches, delete or paths of one WO.',
+  'limits.min_free_bytes': 'Claiming pauses while the root\'s disk has less free space than this.',
+  guardrail: 'Protected components, checked on start, on change and on a sweep (docs/SPEC.md §7).',
+  'guardrail.sweep_s': 'Seconds between full sweeps (a healthy sweep emits `wo_pipeline_healthy`).',
+  'guardrail.restore': 'Put a vanished or altered protected file back from the vault (the altered one is kept in the vault first).',
+  'guardrail.files': 'Protected files, relative to the root.',
+  'guardrail.files[].path': 'The file.',
+  'guardrail.files[].executable': 'It must be executable.',
+  'guardrail.files[].sha256': 'It must have exactly this content (64 lowercase hex digits).',
+  'guardrail.files[].json': 'It must parse as JSON.',
+  'guardrail.files[].max_age_s': 'It must have been modified within this many seconds.',
+  'guardrail.dirs': 'Protected folders, relative to the root.',
+  'guardrail.dirs[].path': 'The folder.',
+  notify: 'Telling a person (docs/notify.md).',
+  'notify.command': 'Run through /bin/sh -c with the event as one JSON line on stdin, on a failed or held WO and on guardrail drift; null: off.',
+  telemetry: 'The JSONL event stream g/telemetry/unified.jsonl (docs/telemetry.md).',
+  'telemetry.rotate_bytes': 'The stream is rotated when it would grow past this size.',
+  http: 'The local HTTP server on 127.0.0.1 (docs/http.md).',
+  'http.enabled': 'Serve the dashboard, /api, /metrics, /healthz and /readyz.',
+  'http.port': 'The port; 0 means any free port. A busy default falls back to a free one, a busy port set here is a start-up error.',
+  shutdown: 'Stopping on SIGTERM / SIGINT.',
+  'shutdown.deadline_s': 'Seconds a running WO gets to finish its step before it is cancelled and rolled back.',
+};
+
+/** The defaults: what a root without wo.config.yaml runs with. */
+export function configDefaults(): ConfigFile {
+  return configSchema.parse({});
+}
+
+/** The config keys of a loaded config (drops what loading adds: root, dryRun, …), in schema order. */
+export function configKeysOf(c: ConfigFile): ConfigFile {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(configSchema.shape)) out[k] = (c as unknown as Record<string, unknown>)[k];
+  return out as unknown as ConfigFile;
+}
+
+/** The config JSON Schema with the descriptions above. */
+export function configJsonSchemaDescribed(): Record<string, unknown> {
+  return configJsonSchema(CONFIG_DESCRIPTIONS);
+}
+
+type Js = Record<string, unknown>;
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const code = (v: unknown) => `\`${typeof v === 'string' ? v : JSON.stringify(v)}\``;
+
+function typeOf(s: Js): string {
+  if (Array.isArray(s.anyOf)) return (s.anyOf as Js[]).map(typeOf).join(' or ');
+  if (s.enum) return 'one of ' + (s.enum as unknown[]).map(code).join(', ');
+  if (s.type === 'array') return `list of ${typeOf((s.items as Js) ?? {})}`;
+  if (s.type === 'object') return 'mapping';
+  if (s.type === 'null') return 'null';
+  return String(s.type ?? 'any');
+}
+
+function boundsOf(s: Js): string {
+  const out: string[] = [];
+  const big = (n: unknown) => typeof n === 'number' && Math.abs(n) >= Number.MAX_SAFE_INTEGER;
+  const min = big(s.minimum) ? undefined : s.minimum;
+  const max = big(s.maximum) ? undefined : s.maximum;
+  if (min !== undefined && max !== undefined) out.push(`${min}–${max}`);
+  else if (min !== undefined) out.push(`≥ ${min}`);
+  if (s.exclusiveMinimum !== undefined) out.push(`> ${s.exclusiveMinimum}`);
+  if (min === undefined && max !== undefined) out.push(`≤ ${max}`);
+  if (s.minLength !== undefined) out.push(`at least ${s.minLength} character${s.minLength === 1 ? '' : 's'}`);
+  if (s.pattern) out.push(`matches ${code(s.pattern)}`);
+  const items = s.items as Js | undefined;
+  if (items && items.type !== 'object') {
+    const inner = boundsOf(items);
+    if (inner) out.push(`each ${inner}`);
+  }
+  if (Array.isArray(s.anyOf)) for (const a of s.anyOf as Js[]) out.push(boundsOf(a));
+  return out.filter(Boolean).join('; ');
+}
+
+function rows(node: Js, prefix: string, out: string[], required: string[] = []): void {
+  const props = (node.properties ?? {}) as Record<string, Js>;
+  for (const [k, s] of Object.entries(props)) {
+    const p = prefix ? `${prefix}.${k}` : k;
+    const isObj = s.type === 'object';
+    const def = 'default' in s && !(isObj && JSON.stringify(s.default) === '{}') ? code(s.default) : required.includes(k) ? 'required' : isObj ? '(its keys)' : '—';
+    out.push(`| \`${p}\` | ${cell(typeOf(s))} | ${cell(def)} | ${cell(boundsOf(s) || '—')} | ${cell(CONFIG_DESCRIPTIONS[p] ?? '—')} |`);
+    if (isObj) rows(s, p, out, (s.required as string[]) ?? []);
+    const items = s.items as Js | undefined;
+    if (items?.type === 'object') rows(items, `${p}[]`, out, (items.required as string[]) ?? []);
+  }
+}
+
+/** docs/config.md: every key with type, default, bounds and meaning, then the defaults as a file. */
+export function configReferenceMarkdown(): string {
+  const table: string[] = [];
+  rows(configJsonSchemaDescribed(), '', table);
+  return [
+    '# Configuration reference (`wo.config.yaml`)',
+    '',
+    '<!-- Generated from src/config/schema.ts and src/config/reference.ts by `npm run docs:gen` (or `wo config --reference`). Do not edit by hand: tests/docs/generated.test.ts fails when this file differs. -->',
+    '',
+    'The root\'s `wo.config.yaml` is optional, and so is every key in it: a missing key takes its default.',
+    'Unknown keys are an error naming the key (with a did-you-mean). The daemon reloads the file when it changes',
+    'and on SIGHUP; an invalid new file is refused and the old config stays. `WO_ROOT` chooses the root and',
+    '`WO_DRY_RUN=1` forces dry runs (as `policy.autonomy: observe`).',
+    '',
+    '- `wo config --defaults` prints the effective config (these defaults merged with the root\'s file; `--json` too).',
+    '- `wo schema config` prints the JSON Schema (also `schemas/config.schema.json`); start the file with',
+    '  `# yaml-language-server: $schema=<path to>/schemas/config.schema.json` for completion and checks in editors.',
+    '',
+    '## Every key',
+    '',
+    '| key | type | default | allowed | meaning |',
+    '|---|---|---|---|---|',
+    ...table,
+    '',
+    '## The defaults as a file',
+    '',
+    '```yaml',
+    YAML.stringify(configDefaults(), { lineWidth: 0 }).trimEnd(),
+    '```',
+    '',
+  ].join('\n');
+}
+
+/** Every generated file (path relative to the repo) with its content: written by `npm run docs:gen`, compared by a test. */
+export function generatedFiles(): { path: string; text: string }[] {
+  return [
+    { path: 'docs/config.md', text: configReferenceMarkdown() },
+    { path: 'schemas/wo.schema.json', text: schemaText(woJsonSchema()) },
+    { path: 'schemas/config.schema.json', text: schemaText(configJsonSchemaDescribed()) },
+  ];
+}
