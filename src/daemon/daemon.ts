@@ -321,7 +321,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       }, deadlineMs + 1000);
       force.unref();
       log.info({ signal }, 'stopping: no new claims; letting running WOs finish or rolling them back');
-      if (notifySocket) void sdNotify(notifySocket, { STOPPING: '1', STATUS: `stopping (${signal})` });
+      if (notifySocket) await sdNotify(notifySocket, { STOPPING: '1', STATUS: `stopping (${signal})` }, { timeoutMs: 2000 });
       await intake.close();
       await scheduler.shutdown(deadlineMs);
       await admitChain;
