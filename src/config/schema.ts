@@ -70,6 +70,13 @@ export const configSchema = z.strictObject({
     port: z.number().int().min(0).max(65_535).default(8765),
   }).prefault({}),
   shutdown: z.strictObject({ deadline_s: z.number().positive().max(3600).default(10) }).prefault({}),
+  // Folders added to the service unit's PATH (after node's folder, before the system folders).
+  service: z.strictObject({ path_extra: z.array(z.string().regex(/^\/[^:\n]*$/, 'an absolute folder without ":"')).default([]) }).prefault({}),
+  // Size rotation of g/logs/daemon.log, guardrail_alerts.log and rollback_*.log: `keep` older files each.
+  logs: z.strictObject({
+    rotate_bytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+    keep: z.number().int().min(1).max(100).default(5),
+  }).prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -20,6 +20,8 @@ import { serveControl } from './control.js';
 import { buildStatus, type DaemonInfo } from './status.js';
 import type { Logger, Runtime } from './runtime.js';
 import { STAGES, TERMINAL, type WoRecord } from '../state/record.js';
+import { outcomeLine } from './outcome.js';
+import { sdNotify, takeNotifySocket } from './sdnotify.js';
 
 const require = createRequire(import.meta.url);
 const VERSION = (require('../../package.json') as { version: string }).version;
@@ -55,6 +57,8 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
     throw new UsageError(`cannot read the config: ${(err as Error).message}`);
   }
   const L = layout(root);
+  // systemd's notify socket: kept for READY/STOPPING, taken out of the environment so no child inherits it.
+  const notifySocket = takeNotifySocket();
   // Take SIGTERM/SIGINT from the first moment: a stop requested during start-up runs once start-up is done.
   let requestStop: (signal: string) => void = (signal) => void (pendingStop = signal);
   let pendingStop: string | undefined;
@@ -70,7 +74,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
     await ensureDir(`${L.inbox}/${lane}`);
     await ensureDir(`${L.processing}/${lane}`);
   }
-  const log = await makeLogger(`${L.logs}/daemon.log`);
+  const log = await makeLogger(`${L.logs}/daemon.log`, () => ({ rotateBytes: config.logs.rotate_bytes, keep: config.logs.keep }));
   sink.log = log;
 
   const lock = await acquireLock(L.lockFile, L.root);
@@ -109,7 +113,13 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   let guardrail = makeGuardrail();
   hooks.accepted = (rels) => guardrail.acceptChange(rels);
   hooks.unlocked = (rels) => guardrail.unlocked(rels);
+  const logOutcome = (rec: WoRecord) => {
+    const line = outcomeLine(rec, new Date());
+    if (rec.status === 'failed') log.warn(line.fields, line.msg);
+    else log.info(line.fields, line.msg);
+  };
   hooks.terminal = (rec) => {
+    logOutcome(rec);
     metrics.woStatus(rec.status);
     // Stage durations from the record's timestamps: each stage lasts until the next one began.
     const marks = STAGES.map((st) => [st, rec.times[st]] as const).filter(([, t]) => t !== undefined).map(([st, t]) => [st, Date.parse(t!)] as const);
@@ -118,6 +128,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
     if (rec.status === 'failed') void notify(config.notify.command, { event: 'wo_failed', wo_id: rec.wo_id, title: rec.title, error: rec.error });
   };
   hooks.held = (rec) => {
+    logOutcome(rec);
     metrics.woStatus(rec.status);
     void notify(config.notify.command, { event: 'wo_held', wo_id: rec.wo_id, title: rec.title, reasons: rec.hold_reasons });
   };
@@ -258,6 +269,11 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   await writeInfo();
   telemetry.emit('daemon', 'daemon_started', { pid: process.pid, root: L.root, port, version: VERSION });
   log.info({ root: L.root, port, pid: process.pid }, `wo daemon ready on ${L.root}${port ? ` (http://127.0.0.1:${port}/)` : ''}`);
+  if (notifySocket) {
+    const n = await sdNotify(notifySocket, { READY: '1', STATUS: `watching ${L.root}${port ? `, http on 127.0.0.1:${port}` : ''}` });
+    if (n.sent) log.info({}, 'told systemd the daemon is ready (READY=1)');
+    else log.warn({ why: n.why }, `could not tell systemd the daemon is ready: ${n.why}`);
+  }
 
   // Config reload: on change of wo.config.yaml and on SIGHUP; an invalid new config is refused, the old one stays.
   const reload = async (why: string) => {
@@ -305,6 +321,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       }, deadlineMs + 1000);
       force.unref();
       log.info({ signal }, 'stopping: no new claims; letting running WOs finish or rolling them back');
+      if (notifySocket) await sdNotify(notifySocket, { STOPPING: '1', STATUS: `stopping (${signal})` }, { timeoutMs: 2000 });
       await intake.close();
       await scheduler.shutdown(deadlineMs);
       await admitChain;

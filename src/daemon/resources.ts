@@ -1,7 +1,9 @@
 /** The daemon's process-level resources: releases (LIFO, once each), the logger, the API token, free disk. */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import crypto from 'node:crypto';
 import { writeFileAtomic } from '../util/fsx.js';
+import { RotatingFile, type RotateLimits } from '../util/rotate.js';
 import { registerSecret } from '../exec/redact.js';
 import type { Logger } from './runtime.js';
 
@@ -23,10 +25,24 @@ export class Releases {
   }
 }
 
-export async function makeLogger(logFile: string): Promise<Logger> {
+/** True when stdout is a plain file (launchd's StandardOutPath): nobody rotates it, and daemon.log has every line. */
+function stdoutIsFile(): boolean {
+  try {
+    return fs.fstatSync(1).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why: one structured log, rotated by size (`logs.rotate_bytes` × `logs.keep`), also on stdout for the journal or
+ * a terminal — but not when stdout is a file (launchd), which would grow without bound.
+ */
+export async function makeLogger(logFile: string, limits: () => RotateLimits): Promise<Logger> {
   const { default: pino } = await import('pino');
-  const file = pino.destination({ dest: logFile, sync: true, mkdir: true });
-  const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream([{ stream: process.stdout }, { stream: file }]));
+  const file = new RotatingFile(logFile, limits);
+  const streams = stdoutIsFile() ? [{ stream: file }] : [{ stream: process.stdout }, { stream: file }];
+  const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream(streams));
   return logger as unknown as Logger;
 }
 

@@ -1,5 +1,4 @@
 /** What every pipeline stage receives: root, config, store, telemetry, logger, clock and hooks. */
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/load.js';
 import type { Layout } from '../layout.js';
@@ -9,6 +8,7 @@ import { stageIndex, STAGES, type Stage, type WoRecord, type WoType } from '../s
 import type { WorkOrder } from '../wo/parse.js';
 import type { NamedTarget } from '../policy/targets.js';
 import { PROCESSORS } from '../processors/index.js';
+import { appendRotated } from '../util/rotate.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -124,10 +124,11 @@ export const TERMINAL_EVENT: Partial<Record<WoRecord['status'], EventName>> = {
   rejected: 'wo_rejected',
 };
 
-/** Append a line to g/logs/rollback_YYYYMMDD.log. */
+/** Append a line to g/logs/rollback_YYYYMMDD.log (rotated by size: logs.rotate_bytes × logs.keep). */
 export async function logRollback(rt: Runtime, woId: string, paths: string[], why: string): Promise<void> {
   const now = rt.now();
   const day = now.toISOString().slice(0, 10).replace(/-/g, '');
   const line = `${now.toISOString()} wo=${woId} restored=${JSON.stringify(paths)} reason=${JSON.stringify(why)}\n`;
-  await fsp.appendFile(path.join(rt.L.logs, `rollback_${day}.log`), line, { mode: 0o600 });
+  const { logs } = rt.config();
+  appendRotated(path.join(rt.L.logs, `rollback_${day}.log`), line, { rotateBytes: logs.rotate_bytes, keep: logs.keep });
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/load.js';
 import { appendMls } from '../mls/ledger.js';
+import { appendRotated } from '../util/rotate.js';
 import { notify } from '../notify.js';
 import type { Telemetry } from '../state/telemetry.js';
 import { describeDrift, driftFields } from './drift.js';
@@ -23,7 +24,7 @@ export function alertLine(ctx: AlertCtx, text: string): void {
   const file = guardPaths(ctx.config.root).alertsLog;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.appendFileSync(file, `${ctx.now().toISOString()} ${text.replace(/\n/g, ' ')}\n`, { mode: 0o600 });
+    appendRotated(file, `${ctx.now().toISOString()} ${text.replace(/\n/g, ' ')}\n`, { rotateBytes: ctx.config.logs.rotate_bytes, keep: ctx.config.logs.keep });
   } catch (err) {
     ctx.log(`guardrail: cannot write ${file}: ${(err as Error).message}`);
   }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/load.js';
-import { unitLocation } from '../service/units.js';
+import { unitLocations } from '../service/units.js';
 import type { ServiceKind } from '../service/render.js';
 import type { ControlFile, PathPolicy, RootAlias } from './paths.js';
 import { isInside } from './roots.js';
@@ -37,14 +37,14 @@ function spellings(real: string, bases: readonly { abs: string; real: string }[]
 export function controlFilesOf(root: string, bases: readonly { abs: string; real: string }[], env: NodeJS.ProcessEnv): ControlFile[] {
   const out: ControlFile[] = [];
   for (const kind of KINDS) {
-    let file: string;
+    let files: string[];
     try {
-      file = unitLocation(kind, root, env).file;
+      files = unitLocations(kind, root, env).map((l) => l.file); // the current name and the legacy one
     } catch {
       continue; // no HOME: no unit can be installed either
     }
     const why = `this root's installed ${kind} service unit (it sets how the daemon runs)`;
-    for (const abs of new Set([file, ...spellings(realish(file), bases)])) out.push({ abs, why });
+    for (const file of files) for (const abs of new Set([file, ...spellings(realish(file), bases)])) out.push({ abs, why });
   }
   return out;
 }

@@ -9,7 +9,8 @@ import { layout, runtimeDirs, type Layout } from '../layout.js';
 import { loadConfig, parseConfig, type Config } from '../config/load.js';
 import { readRunState, type RunState } from './runinfo.js';
 import { serviceStatus } from './manage.js';
-import { currentSpec, defaultKind } from './units.js';
+import { currentSpec, defaultKind, looksVersioned, unitLocation } from './units.js';
+import { unitProgram, type ServiceKind } from './render.js';
 import { CONTAINMENT_TEXT, containment } from '../exec/contain.js';
 import { launcherKind } from '../exec/launcher.js';
 
@@ -126,16 +127,39 @@ export function checkLock(run: RunState): Check {
   }
 }
 
-/** The service unit for this root: installed, pointing here, current. */
+/** The installed unit's program: its node is executable and its entry point (dist/cli/main.js) exists. */
+export function checkUnitProgram(kind: ServiceKind, file: string): Check | undefined {
+  let prog: { node: string; mainJs: string } | undefined;
+  try {
+    prog = unitProgram(kind, fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!prog) return { name: 'service', level: 'fail', detail: `${file} has no program to run (ExecStart/ProgramArguments)`, fix: 'wo service install' };
+  try {
+    fs.accessSync(prog.node, fs.constants.X_OK);
+  } catch {
+    return { name: 'service', level: 'fail', detail: `the unit's node ${prog.node} is missing or not executable (node upgraded or moved?): the service cannot start`, fix: 'wo service install (it picks a stable node path)' };
+  }
+  if (!fs.existsSync(prog.mainJs)) return { name: 'service', level: 'fail', detail: `the unit's entry point ${prog.mainJs} is missing (checkout moved or not built?)`, fix: 'npm run build, or wo service install from the current checkout' };
+  return undefined;
+}
+
+/** The service unit for this root: installed, pointing here, current, and its node and entry point present. */
 export function checkService(root: string, config: Config, env: NodeJS.ProcessEnv = process.env): Check {
   const kind = defaultKind();
   try {
-    const spec = currentSpec(root, { stopTimeoutS: Math.ceil(config.shutdown.deadline_s) + 5, env });
+    const spec = currentSpec(root, { stopTimeoutS: Math.ceil(config.shutdown.deadline_s) + 5, env, pathExtra: config.service.path_extra });
     const st = serviceStatus(spec, { kind, root, env, load: false });
-    if (!st.installed) return { name: 'service', level: 'warn', detail: `no ${kind} unit for this root (${st.file})`, fix: `wo service install --root ${root}` };
-    if (!st.pointsHere) return { name: 'service', level: 'fail', detail: `${st.file} does not run this root`, fix: `wo service install --root ${root}` };
-    if (!st.upToDate) return { name: 'service', level: 'warn', detail: `${st.file} differs from what install writes now (node, PATH or checkout moved)`, fix: `wo service install --root ${root}` };
-    return { name: 'service', level: 'ok', detail: `${kind} unit installed for this root (${st.file})` };
+    const fix = `wo service install --root ${root}`;
+    if (!st.installed) return { name: 'service', level: 'warn', detail: `no ${kind} unit for this root (${st.file})`, fix };
+    if (!st.pointsHere) return { name: 'service', level: 'fail', detail: `${st.file} does not run this root`, fix };
+    const broken = checkUnitProgram(kind, st.file);
+    if (broken) return { ...broken, fix: broken.fix === 'wo service install' ? fix : broken.fix };
+    if (st.legacy) return { name: 'service', level: 'warn', detail: `${st.file} uses the earlier unit name; install renames it to ${unitLocation(kind, root, env).name}`, fix };
+    if (!st.upToDate) return { name: 'service', level: 'warn', detail: `${st.file} differs from what install writes now (node, PATH or checkout moved)`, fix };
+    if (looksVersioned(spec.node)) return { name: 'service', level: 'warn', detail: `${kind} unit installed, but its node ${spec.node} is version-specific: it breaks at the next node upgrade`, fix: 'put a stable node on the unit\'s PATH (e.g. a symlink in /usr/local/bin or service.path_extra), then wo service install' };
+    return { name: 'service', level: 'ok', detail: `${kind} unit installed for this root (${st.file}); its node and entry point exist` };
   } catch (err) {
     return { name: 'service', level: 'warn', detail: `cannot check the service: ${(err as Error).message}` };
   }

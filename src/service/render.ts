@@ -105,3 +105,31 @@ export function renderSystemd(template: string, spec: UnitSpec): string {
 export function renderUnit(kind: ServiceKind, template: string, spec: UnitSpec): string {
   return kind === 'launchd' ? renderLaunchd(template, spec) : renderSystemd(template, spec);
 }
+
+/** Split an ExecStart= value as systemd does for the quoting `systemdArg` writes ("…" with \\ and \" escapes, %% and $$). */
+function systemdWords(line: string): string[] {
+  const words: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) {
+    const raw = m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!;
+    words.push(raw.replace(/%%/g, '%').replace(/\$\$/g, '$'));
+  }
+  return words;
+}
+
+const xmlUnescape = (s: string) => s.replace(/&(lt|gt|quot|apos|amp);/g, (_m, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e]!);
+
+/** Why: `wo doctor` checks that an installed unit's node and entry point still exist; read them back from its text. */
+export function unitProgram(kind: ServiceKind, text: string): { node: string; mainJs: string } | undefined {
+  let args: string[];
+  if (kind === 'systemd') {
+    const line = /^ExecStart=(.*)$/m.exec(text)?.[1];
+    if (!line) return undefined;
+    args = systemdWords(line);
+  } else {
+    const arr = /<key>ProgramArguments<\/key>\s*<array>([\s\S]*?)<\/array>/.exec(text)?.[1];
+    if (!arr) return undefined;
+    args = [...arr.matchAll(/<string>([\s\S]*?)<\/string>/g)].map((m) => xmlUnescape(m[1]!));
+  }
+  return args.length >= 2 ? { node: args[0]!, mainJs: args[1]! } : undefined;
+}

@@ -101,6 +101,18 @@ describe('wo doctor', () => {
     if (process.platform !== 'darwin') expect(doctor(root, home).out.checks.find((c) => c.name === 'service')).toMatchObject({ level: 'ok' });
   });
 
+  it.skipIf(process.platform === 'darwin')("fails when the installed unit's node no longer exists (an upgraded nvm/Homebrew node)", () => {
+    const root = tempRoot();
+    const home = tempDir('wo-home-');
+    expect(runCli(['service', 'install', '--systemd', '--no-load'], { root, env: { HOME: home } }).code).toBe(0);
+    const dir = path.join(home, '.config/systemd/user');
+    const file = path.join(dir, fs.readdirSync(dir)[0]!);
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^ExecStart=\S+/m, 'ExecStart=/opt/gone/v20.1.0/bin/node'));
+    const r = doctor(root, home);
+    expect(r.code).toBe(1);
+    expect(r.out.checks.find((c) => c.name === 'service')).toMatchObject({ level: 'fail', detail: expect.stringMatching(/node \/opt\/gone\/v20\.1\.0\/bin\/node is missing/) });
+  });
+
   it.each([
     ['v20.19.0', 'ok'],
     ['v20.18.3', 'fail'],

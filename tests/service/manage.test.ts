@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { installService, serviceStatus, uninstallService, type RunResult } from '../../src/service/manage.js';
-import { currentSpec, unitLocation } from '../../src/service/units.js';
+import { currentSpec, legacyLocation, unitLocation } from '../../src/service/units.js';
+import { renderUnit } from '../../src/service/render.js';
+import { readTemplate } from '../../src/service/units.js';
+import { lingerHint } from '../../src/service/manage.js';
 import { runCli, tempDir, tempRoot } from '../helpers.js';
 
 /** A recording stand-in for launchctl/systemctl (tests never run the real ones). */
@@ -71,6 +74,45 @@ describe('install / uninstall / status (in-process, fake manager, temp HOME)', (
   });
 });
 
+describe('legacy unit names and the linger hint', () => {
+  for (const kind of ['systemd', 'launchd'] as const) {
+    it(`${kind}: a unit under the old name is found by status, replaced by install and removed by uninstall`, async () => {
+      const home = tempDir('wo-home-');
+      const root = tempRoot();
+      const env = { HOME: home, PATH: '/usr/bin:/bin', USER: 'ann' };
+      const spec = currentSpec(root, { stopTimeoutS: 15, env, mainJs: '/opt/wo/dist/cli/main.js' });
+      const old = legacyLocation(kind, root, env);
+      fs.mkdirSync(path.dirname(old.file), { recursive: true });
+      fs.writeFileSync(old.file, renderUnit(kind, readTemplate(kind), spec));
+      const st = serviceStatus(spec, { kind, root, env, load: false });
+      expect(st).toMatchObject({ installed: true, pointsHere: true, upToDate: false, legacy: true, file: old.file });
+      // uninstall finds it too
+      const fake = fakeRunner(() => ({ code: 0, output: '', missing: false }));
+      const un = await uninstallService({ kind, root, env, load: true, run: fake.run, uid: 501 });
+      expect(fs.existsSync(old.file)).toBe(false);
+      expect(un.messages.join('\n')).toContain(`removed ${old.file}`);
+      expect(fake.calls[0]).toContain(old.name);
+      // install retires it: the old one is unloaded and removed, the new one written
+      fs.writeFileSync(old.file, 'old');
+      const fake2 = fakeRunner(() => ({ code: 0, output: '', missing: false }));
+      const out = await installService(spec, { kind, root, env, load: true, run: fake2.run, uid: 501 });
+      expect(fs.existsSync(old.file)).toBe(false);
+      expect(fs.existsSync(unitLocation(kind, root, env).file)).toBe(true);
+      expect(out.messages.join('\n')).toMatch(/removed the unit installed under the earlier name/);
+      expect(fake2.calls[0]).toBe(kind === 'systemd' ? `systemctl --user disable --now ${old.name}` : `launchctl bootout gui/501/${old.name}`);
+      expect(serviceStatus(spec, { kind, root, env, load: false })).toMatchObject({ installed: true, upToDate: true, legacy: false });
+      expect(out.messages.some((m) => m.includes('loginctl'))).toBe(kind === 'systemd');
+    });
+  }
+
+  it('the linger hint names the user, and is not said when lingering is already on', () => {
+    const dir = tempDir('wo-linger-');
+    expect(lingerHint({ USER: 'ann' }, dir)).toMatch(/loginctl enable-linger ann$/);
+    fs.writeFileSync(path.join(dir, 'ann'), '');
+    expect(lingerHint({ USER: 'ann' }, dir)).toBeUndefined();
+  });
+});
+
 describe('wo service through the built CLI', () => {
   it.each([['--systemd'], ['--launchd']])('install --print %s prints the unit with absolute paths and touches nothing', (flag) => {
     const home = tempDir('wo-home-');
@@ -99,7 +141,8 @@ describe('wo service through the built CLI', () => {
     expect(st0.stdout).toMatch(/not installed/);
     const inst = runCli(['service', 'install', '--systemd', '--no-load'], { root, env });
     expect(inst.code).toBe(0);
-    expect(inst.stdout).toMatch(/wrote .*\.config\/systemd\/user\/wo-[0-9a-f]{12}\.service/);
+    expect(inst.stdout).toMatch(new RegExp(`wrote .*\\.config/systemd/user/wo-${path.basename(root).replace(/[^A-Za-z0-9_-]+/g, '-')}-[0-9a-f]{6}\\.service`));
+    expect(inst.stdout).toMatch(/loginctl enable-linger \S+/);
     expect(inst.stdout).toMatch(/to start it run: systemctl --user daemon-reload && systemctl --user enable --now wo-/);
     const st = runCli(['service', 'status', '--systemd', '--no-load', '--json'], { root, env });
     expect(st.code).toBe(0);

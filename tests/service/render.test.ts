@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { checkSpec, fill, renderLaunchd, renderSystemd, systemdArg, systemdEnv, xmlEscape, type UnitSpec } from '../../src/service/render.js';
-import { readTemplate, rootHash, servicePath, unitLocation } from '../../src/service/units.js';
+import { checkSpec, fill, renderLaunchd, renderSystemd, systemdArg, systemdEnv, unitProgram, xmlEscape, type UnitSpec } from '../../src/service/render.js';
+import { legacyLocation, looksVersioned, readTemplate, rootHash, rootSlug, servicePath, stableNode, unitLocation } from '../../src/service/units.js';
 import { tempDir } from '../helpers.js';
 
 const spec = (over: Partial<UnitSpec> = {}): UnitSpec => ({
@@ -81,9 +81,11 @@ describe('renderLaunchd', () => {
     const p = parsePlist(xml);
     expect(p.Label).toBe('com.wo.daemon.0123456789ab');
     expect(p.ProgramArguments).toEqual(['/usr/local/bin/node', '/opt/wo/dist/cli/main.js', 'daemon', '--root', root]);
-    expect(p.EnvironmentVariables).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin' });
+    expect(p.EnvironmentVariables).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin', WO_SERVICE_MANAGER: 'launchd' });
     expect(p.WorkingDirectory).toBe(root);
-    expect(p.KeepAlive).toBe(true);
+    // Relaunched after a crash or a failure, not after a clean exit (nor after a config error, which exits 0 under launchd).
+    expect(p.KeepAlive).toEqual({ SuccessfulExit: false });
+    expect(p.ProcessType).toBe('Adaptive');
     expect(p.RunAtLoad).toBe(true);
     expect(p.ThrottleInterval).toBe(10);
     expect(p.StandardOutPath).toBe(`${root}/g/logs/launchd.out.log`);
@@ -99,6 +101,10 @@ describe('renderSystemd', () => {
     expect(text).toContain('WorkingDirectory=/srv/wo root\n');
     expect(text).toContain('Environment=PATH=/usr/local/bin:/usr/bin:/bin\n');
     expect(text).toMatch(/^Restart=on-failure$/m);
+    expect(text).toMatch(/^Type=notify$/m);
+    expect(text).toMatch(/^NotifyAccess=all$/m);
+    expect(text).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+    expect(text).toMatch(/^RestartPreventExitStatus=78$/m);
     expect(text).toMatch(/^RestartSec=2$/m);
     expect(text).toMatch(/\[Install\]\nWantedBy=default\.target/);
     expect(text).not.toMatch(/\{\{/);
@@ -121,21 +127,77 @@ describe('renderSystemd', () => {
 });
 
 describe('unit locations', () => {
-  it('puts units under HOME / XDG_CONFIG_HOME, named by a hash of the root', () => {
+  it('puts units under HOME / XDG_CONFIG_HOME, named wo-<folder>-<hash6>', () => {
     const h = rootHash('/srv/wo');
     expect(h).toMatch(/^[0-9a-f]{12}$/);
-    expect(unitLocation('launchd', '/srv/wo', { HOME: '/home/ann' })).toEqual({ kind: 'launchd', name: `com.wo.daemon.${h}`, file: `/home/ann/Library/LaunchAgents/com.wo.daemon.${h}.plist` });
-    expect(unitLocation('systemd', '/srv/wo', { HOME: '/home/ann' }).file).toBe(`/home/ann/.config/systemd/user/wo-${h}.service`);
-    expect(unitLocation('systemd', '/srv/wo', { HOME: '/home/ann', XDG_CONFIG_HOME: '/cfg' }).file).toBe(`/cfg/systemd/user/wo-${h}.service`);
+    const h6 = h.slice(0, 6);
+    expect(unitLocation('launchd', '/srv/wo', { HOME: '/home/ann' })).toEqual({ kind: 'launchd', name: `com.wo.daemon.wo-${h6}`, file: `/home/ann/Library/LaunchAgents/com.wo.daemon.wo-${h6}.plist` });
+    expect(unitLocation('systemd', '/srv/wo', { HOME: '/home/ann' })).toEqual({ kind: 'systemd', name: `wo-wo-${h6}.service`, file: `/home/ann/.config/systemd/user/wo-wo-${h6}.service` });
+    expect(unitLocation('systemd', '/srv/wo', { HOME: '/home/ann', XDG_CONFIG_HOME: '/cfg' }).file).toBe(`/cfg/systemd/user/wo-wo-${h6}.service`);
     expect(rootHash('/srv/other')).not.toBe(h);
     expect(() => unitLocation('systemd', '/srv/wo', {})).toThrow(/HOME/);
   });
 
-  it('builds an explicit absolute PATH with node first', () => {
-    const p = servicePath('/opt/node/bin/node', '/usr/bin:relative:/bin::/usr/bin').split(':');
+  it('keeps the legacy name (wo-<hash12>) findable', () => {
+    const h = rootHash('/srv/wo');
+    expect(legacyLocation('systemd', '/srv/wo', { HOME: '/home/ann' })).toEqual({ kind: 'systemd', name: `wo-${h}.service`, file: `/home/ann/.config/systemd/user/wo-${h}.service`, legacy: true });
+    expect(legacyLocation('launchd', '/srv/wo', { HOME: '/home/ann' }).name).toBe(`com.wo.daemon.${h}`);
+  });
+
+  it.each([
+    ['/srv/my project', 'my-project'],
+    ['/srv/ünï', 'n'],
+    ['/srv/a.b@c', 'a-b-c'],
+    ['/srv/' + 'x'.repeat(50), 'x'.repeat(32)],
+    ['/', 'root'],
+  ])('slug of %j is %j', (root, slug) => expect(rootSlug(root)).toBe(slug));
+
+  it('builds a minimal absolute PATH: node first, the additions, then the system folders — never the shell PATH', () => {
+    const p = servicePath('/opt/node/bin/node', ['/home/ann/bin', 'relative', '/usr/bin', '/with:colon']).split(':');
     expect(p[0]).toBe('/opt/node/bin');
+    expect(p[1]).toBe('/home/ann/bin');
     expect(p.every((e) => e.startsWith('/'))).toBe(true);
     expect(new Set(p).size).toBe(p.length);
-    expect(p).toContain('/usr/bin');
+    expect(p).toEqual(['/opt/node/bin', '/home/ann/bin', '/usr/bin', '/usr/local/bin', '/opt/homebrew/bin', '/bin', '/usr/sbin', '/sbin']);
   });
+});
+
+describe('stable node', () => {
+  it('prefers a node on the unit PATH that is the same binary (a Homebrew-style symlink) over the versioned exec path', () => {
+    const dir = tempDir('wo-node-');
+    const cellar = path.join(dir, 'Cellar', 'node', '22.1.0', 'bin');
+    fs.mkdirSync(cellar, { recursive: true });
+    fs.writeFileSync(path.join(cellar, 'node'), '#!/bin/sh\n', { mode: 0o755 });
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    fs.symlinkSync(path.join(cellar, 'node'), path.join(bin, 'node'));
+    expect(stableNode(path.join(cellar, 'node'), [bin], { HOME: dir })).toEqual({ node: path.join(bin, 'node'), stable: true });
+    // Without such a link the exec path stays, flagged as version-specific.
+    expect(stableNode(path.join(cellar, 'node'), [], { HOME: dir })).toEqual({ node: path.join(cellar, 'node'), stable: false });
+  });
+
+  it("finds nvm's current link", () => {
+    const home = tempDir('wo-home-');
+    const v = path.join(home, '.nvm', 'versions', 'node', 'v20.19.0', 'bin');
+    fs.mkdirSync(v, { recursive: true });
+    fs.writeFileSync(path.join(v, 'node'), '', { mode: 0o755 });
+    fs.symlinkSync(path.join(home, '.nvm', 'versions', 'node', 'v20.19.0'), path.join(home, '.nvm', 'current'));
+    expect(stableNode(path.join(v, 'node'), [], { HOME: home }).node).toBe(path.join(home, '.nvm', 'current', 'bin', 'node'));
+  });
+
+  it.each([
+    ['/Users/a/.nvm/versions/node/v20.11.0/bin/node', true],
+    ['/opt/homebrew/Cellar/node/22.1.0/bin/node', true],
+    ['/usr/bin/node', false],
+    ['/opt/homebrew/bin/node', false],
+  ])('looksVersioned(%j) = %j', (p, v) => expect(looksVersioned(p)).toBe(v));
+});
+
+describe('unitProgram reads node and main.js back from a rendered unit', () => {
+  it.each([['/srv/wo root'], ['/srv/50% "q" $d\\b'], ['/plain']])('root %j', (root) => {
+    const s = spec({ root, node: '/opt/my node/bin/node', mainJs: '/opt/50% wo/$x/main.js' });
+    expect(unitProgram('systemd', renderSystemd(readTemplate('systemd'), s))).toEqual({ node: s.node, mainJs: s.mainJs });
+    expect(unitProgram('launchd', renderLaunchd(readTemplate('launchd'), { ...s, mainJs: '/a&b <c>/main.js' }))).toEqual({ node: s.node, mainJs: '/a&b <c>/main.js' });
+  });
+  it('says undefined for a unit without a program', () => expect(unitProgram('systemd', '[Service]\n')).toBeUndefined());
 });

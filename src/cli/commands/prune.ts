@@ -47,7 +47,7 @@ export function register(program: Command, name: string): void {
         ...(await oldEntries(L.rejected, cutoff, () => true)),
         ...backups,
         ...(await oldEntries(L.telemetryDir, cutoff, (n) => /^unified\..+\.jsonl$/.test(n))),
-        ...(await oldEntries(L.logs, cutoff, (n) => /^rollback_\d{8}\.log$/.test(n))),
+        ...(await oldEntries(L.logs, cutoff, (n) => /^rollback_\d{8}(?:\.\d+)?\.log$/.test(n))),
         ...(await oldEntries(L.reports, cutoff, (n) => n.endsWith('.json'))),
       ];
       if (!opts.dryRun) for (const p of removed) await fs.rm(p, { recursive: true, force: true });

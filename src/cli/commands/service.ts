@@ -31,7 +31,7 @@ export function register(program: Command, name: string): void {
     const kind = opts.launchd ? 'launchd' : opts.systemd ? 'systemd' : defaultKind();
     const root = rootOf(opts);
     const config = await loadConfig(root);
-    const spec = currentSpec(root, { stopTimeoutS: Math.ceil(config.shutdown.deadline_s) + 5 });
+    const spec = currentSpec(root, { stopTimeoutS: Math.ceil(config.shutdown.deadline_s) + 5, pathExtra: config.service.path_extra });
 
     if (opts.print) {
       const { renderUnit } = await import('../../service/render.js');
