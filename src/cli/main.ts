@@ -75,8 +75,8 @@ async function main(argv: string[]): Promise<number> {
     program.outputHelp();
     return argv.length ? 0 : 2;
   }
-  const mod = (await import(entry.module)) as { register: (p: Command, name: string) => void };
-  mod.register(program, name!);
+  const mod = (await import(entry.module)) as { register: (p: Command, name: string, table: typeof COMMANDS) => void };
+  mod.register(program, name!, COMMANDS);
   program.commands.forEach(function override(c: Command): void {
     c.exitOverride();
     c.showSuggestionAfterError(true);
