@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { rootOf, withRoot } from '../common.js';
 import { layout } from '../../layout.js';
 import { UsageError } from '../../errors.js';
+import { WO_ID_RE } from '../../wo/schema.js';
 
 type Table = Record<string, { module: string; summary: string; hidden?: boolean }>;
 
@@ -119,10 +120,13 @@ export function fishScript(specs: CommandSpec[]): string {
   return lines.join('\n') + '\n';
 }
 
-/** The WO ids: the record names in g/followup/state (sorted). */
+/** What a wo_id may be (SPEC §3); anything else in the folder is not a record of ours. */
+const ID_RE = WO_ID_RE;
+
+/** Why: the shells expand completion words (`compgen -W` runs `$(…)`), so only names that are valid ids are listed. */
 export async function listIds(root: string): Promise<string[]> {
   const names = await fsp.readdir(layout(root).state).catch(() => [] as string[]);
-  return names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -'.json'.length)).sort();
+  return names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -'.json'.length)).filter((id) => ID_RE.test(id) && id !== '.' && id !== '..').sort();
 }
 
 export function register(program: Command, name: string, table: Table = {}): void {
