@@ -161,6 +161,8 @@ export async function followWo(root: string, id: string, opts: FollowOptions): P
         if (tty) live.end(line);
         return { rec: mine, timedOut: false, daemonRunning: true };
       }
+    } else if (tty) {
+      live.draw([`${id} waiting to be claimed  ${paint(fmtElapsed(Date.now() - started), 'gray')}`]);
     }
     if (Date.now() > deadline) {
       if (tty) live.end(last || undefined);
