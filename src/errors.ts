@@ -17,6 +17,16 @@ export class CheckFailed extends Error {
   override name = 'CheckFailed';
 }
 
+/** The WO is held for approval, or no daemon is running to take it: the CLI exits 3. */
+export class HeldOrDown extends Error {
+  override name = 'HeldOrDown';
+}
+
+/** The CLI gave up waiting (--wait --timeout): exit 4. */
+export class TimedOut extends Error {
+  override name = 'TimedOut';
+}
+
 /** A WO failure with its SPEC error code; `transient` ones may be retried, all others are final. */
 export class WoError extends Error {
   override name = 'WoError';

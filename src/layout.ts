@@ -1,4 +1,5 @@
 /** Every path the daemon uses under its root (SPEC §2), derived in one place. */
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface Layout {
@@ -59,7 +60,23 @@ export function runtimeDirs(l: Layout): string[] {
   return [l.inbox, l.processing, l.hold, l.archive, l.rejected, l.state, l.intents, l.telemetryDir, l.backups, l.vault, l.logs, l.ledger, l.reports, l.run];
 }
 
-/** Resolve the root: --root, else $WO_ROOT, else the current directory. */
-export function resolveRoot(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(flag ?? env.WO_ROOT ?? process.cwd());
+/** Does this folder look like a wo root: a wo.config.yaml, or both bridge/ and g/ folders? */
+export function looksLikeRoot(dir: string): boolean {
+  const isDir = (p: string) => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  return (fs.statSync(path.join(dir, 'wo.config.yaml'), { throwIfNoEntry: false })?.isFile() ?? false) || (isDir(path.join(dir, 'bridge')) && isDir(path.join(dir, 'g')));
+}
+
+/** Why: as git finds `.git`, `wo` run from a subfolder of a root works on that root: the nearest folder up that looks like one. */
+export function findRootUp(start: string): string | undefined {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    if (looksLikeRoot(dir)) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** Resolve the root: --root, else $WO_ROOT, else the nearest root up from the current folder, else the current folder. */
+export function resolveRoot(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
+  const given = flag ?? env.WO_ROOT;
+  if (given !== undefined && given !== '') return path.resolve(given);
+  return findRootUp(cwd) ?? path.resolve(cwd);
 }

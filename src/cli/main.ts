@@ -1,13 +1,15 @@
 /** The CLI entry: finds the subcommand, lazily imports only its module, maps errors to exit codes. */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { CheckFailed, UsageError } from '../errors.js';
+import { CheckFailed, HeldOrDown, TimedOut, UsageError } from '../errors.js';
+import { didYouMean } from '../util/suggest.js';
+import { EXIT_HELP, exitCodeOf, isEpipe, quietOnEpipe } from './exit.js';
 
 /** Every subcommand: name → module (imported only when that command runs) and a one-line summary. */
-export const COMMANDS: Record<string, { module: string; summary: string }> = {
+export const COMMANDS: Record<string, { module: string; summary: string; hidden?: boolean }> = {
   daemon: { module: './commands/daemon.js', summary: 'run the daemon in the foreground (what the service units run)' },
   status: { module: './commands/status.js', summary: 'daemon up/down, guardrail health, counts, recent WOs' },
-  submit: { module: './commands/submit.js', summary: 'validate a WO file and drop it atomically into a lane' },
+  submit: { module: './commands/submit.js', summary: 'validate a WO file (or - for stdin) and drop it atomically into a lane' },
   validate: { module: './commands/validate.js', summary: 'validate a WO file only, with precise errors' },
   show: { module: './commands/show.js', summary: "one WO's state record" },
   logs: { module: './commands/logs.js', summary: 'the telemetry stream, readable (-f to follow)' },
@@ -28,6 +30,8 @@ export const COMMANDS: Record<string, { module: string; summary: string }> = {
   history: { module: './commands/check-history.js', summary: 'same as check-history' },
   config: { module: './commands/config.js', summary: 'print the effective config (--defaults, --json) or its reference' },
   schema: { module: './commands/schema.js', summary: 'print the JSON Schema of WO files or wo.config.yaml (wo|config)' },
+  completion: { module: './commands/completion.js', summary: 'print a shell completion script: wo completion bash|zsh|fish' },
+  '__complete-ids': { module: './commands/completion.js', summary: 'the WO ids, one a line (for completion scripts)', hidden: true },
 };
 
 const require = createRequire(import.meta.url);
@@ -38,51 +42,70 @@ function topLevel(): Command {
     .version(VERSION, '-V, --version')
     .description('wo — the durable work-order daemon: drop a WO in bridge/inbox/<LANE>/, get a transaction.')
     .usage('<command> [options]')
+    .showSuggestionAfterError(true)
     .addHelpText(
       'after',
       `\nCommands:\n${Object.entries(COMMANDS)
+        .filter(([, c]) => !c.hidden)
         .map(([n, c]) => `  ${n.padEnd(14)} ${c.summary}`)
-        .join('\n')}\n\nEvery command takes --help and --root DIR (default $WO_ROOT, else the current folder).\nExit codes: 0 ok, 1 the thing checked failed, 2 usage error or invalid input.`,
+        .join('\n')}\n\nEvery command takes --help and --root DIR (default $WO_ROOT, else the nearest folder up from here\nholding wo.config.yaml or bridge/ and g/, else the current folder).\n\n${EXIT_HELP}`,
     );
   program.exitOverride();
   return program;
 }
 
+/** The subcommand's name: the first word that is neither an option nor the value of --root. */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--root') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const name = argv.find((a) => !a.startsWith('-'));
+  const name = commandName(argv);
   const entry = name ? COMMANDS[name] : undefined;
   const program = topLevel();
   if (!entry) {
-    if (name) throw new UsageError(`unknown command '${name}'. Run 'wo --help' for the list.`);
+    if (name) {
+      const hint = didYouMean(name, Object.keys(COMMANDS).filter((n) => !COMMANDS[n]!.hidden));
+      throw new UsageError(`unknown command '${name}'.${hint ? ` Did you mean ${hint}?` : ''} Run 'wo --help' for the list.`);
+    }
     await program.parseAsync(argv, { from: 'user' });
     program.outputHelp();
     return argv.length ? 0 : 2;
   }
-  const mod = (await import(entry.module)) as { register: (p: Command, name: string) => void };
-  mod.register(program, name!);
-  program.commands.forEach((c) => c.exitOverride());
+  const mod = (await import(entry.module)) as { register: (p: Command, name: string, table: typeof COMMANDS) => void };
+  mod.register(program, name!, COMMANDS);
+  program.commands.forEach(function override(c: Command): void {
+    c.exitOverride();
+    c.showSuggestionAfterError(true);
+    c.commands.forEach(override);
+  });
   await program.parseAsync(argv, { from: 'user' });
   return (process.exitCode as number | undefined) ?? 0;
 }
+
+quietOnEpipe(process.stdout);
+quietOnEpipe(process.stderr);
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    process.exitCode = exitCodeOf(err);
+    if (err instanceof CommanderError) return;
+    if (isEpipe(err)) {
+      process.exitCode = 0;
       return;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof CheckFailed || err instanceof HeldOrDown || err instanceof TimedOut) {
       process.stderr.write(`wo: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof CheckFailed) {
-      process.stderr.write(`wo: ${err.message}\n`);
-      process.exitCode = 1;
     } else {
       process.stderr.write(`wo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
     }
   },
 );

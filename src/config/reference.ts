@@ -23,6 +23,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   intake: 'How inbox files are picked up.',
   'intake.settle_ms': 'A file written in place (owner-execute bit not set) is taken once its size and mtime were stable this long.',
   'intake.rescan_s': 'Every inbox is rescanned this often, besides file-system watching.',
+  'intake.lenient': 'Unknown top-level WO keys are warnings instead of errors (keys prefixed `x-` are always allowed); `wo validate --lenient` / `wo submit --lenient` do the same for one file.',
   policy: 'Who may do what (docs/SPEC.md §6).',
   'policy.autonomy': '`observe`: plan and diff only, nothing applied; `approve`: every WO waits for `wo approve`; `guarded`: held only when a path or a program is outside the policy; `auto`: everything runs.',
   'policy.allow_commands': 'Programs a command may run without approval in `guarded` mode (every segment of every pipeline is checked). Not a sandbox: an allowed program runs with the daemon\'s rights.',

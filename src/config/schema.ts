@@ -36,6 +36,8 @@ export const configSchema = z.strictObject({
   intake: z.strictObject({
     settle_ms: z.number().int().min(0).max(600_000).default(200),
     rescan_s: z.number().min(1).max(86_400).default(30),
+    // true: unknown top-level WO keys are warnings (kept), not INVALID (the pre-0.2 behaviour)
+    lenient: z.boolean().default(false),
   }).prefault({}),
   policy: z.strictObject({
     autonomy: z.enum(['observe', 'approve', 'guarded', 'auto']).default('guarded'),

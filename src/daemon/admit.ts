@@ -36,7 +36,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     }
     job = { file, lane, name, sha256: d.sha256, bytes, wo: d.wo, id: d.id, type: d.wo.type, warnings: [], seq: ++seq, received, doc: d.doc, targets: [] };
   } else {
-    const parsed = parseWo(bytes, name, { ...cfg.limits });
+    const parsed = parseWo(bytes, name, { ...cfg.limits, lenient: cfg.intake.lenient });
     if (!parsed.ok) {
       await reject(rt, file, name, lane, parsed.code, parsed.errors, parsed.wo_id);
       return { kind: 'done' };

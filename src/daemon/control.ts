@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { CheckFailed, UsageError } from '../errors.js';
+import { CheckFailed, HeldOrDown, TimedOut, UsageError } from '../errors.js';
 import { readJson, writeJsonAtomic } from '../util/fsx.js';
 import type { WoRecord } from '../state/record.js';
 import { ACTIONS, type Action } from './actions.js';
@@ -157,8 +157,8 @@ export async function sendControl(runDir: string, req: ControlRequest, timeoutMs
     for (;;) {
       const reply = await readJson<ControlReply>(replyFile).catch(() => undefined);
       if (reply) return reply;
-      if (Date.now() > deadline) throw new CheckFailed(`the daemon did not answer within ${Math.round(timeoutMs / 1000)} s`);
-      if (!alive()) throw new CheckFailed('the daemon stopped before answering');
+      if (Date.now() > deadline) throw new TimedOut(`the daemon did not answer within ${Math.round(timeoutMs / 1000)} s`);
+      if (!alive()) throw new HeldOrDown('the daemon stopped before answering');
       await new Promise((r) => setTimeout(r, 25));
     }
   } finally {

@@ -43,7 +43,7 @@ function announceIfLost(rt: Runtime, rec: WoRecord): void {
 function idOf(rt: Runtime, bytes: Buffer, name: string, lane: string): string | undefined {
   const own = laneProcessor(lane)?.decode?.(bytes, name);
   if (own) return own.ok ? own.id : undefined;
-  const p = parseWo(bytes, name, rt.config().limits);
+  const p = parseWo(bytes, name, { ...rt.config().limits, lenient: rt.config().intake.lenient });
   return p.ok ? p.wo.wo_id : undefined;
 }
 

@@ -90,7 +90,7 @@ export function planRoute(doc: unknown, config: Config, now: Date, reuseIds: rea
   const seen = new Set<string>();
   items.forEach((item, i) => {
     const prefix = items.length > 1 || (doc as { wos?: unknown }).wos ? `wos.${i}.` : '';
-    const v = validateWo(item, { ...config.limits, entry: true });
+    const v = validateWo(item, { ...config.limits, entry: true, lenient: config.intake.lenient });
     if (!v.ok) {
       errors.push(...v.errors.map((e) => ({ path: prefix + e.path, message: e.message })));
       return;

@@ -58,6 +58,15 @@ export interface ParseOptions extends WoLimits {
   wo_bytes: number;
   /** ENTRY lane: wo_id and type may be missing (the router assigns them). */
   entry?: boolean;
+  /** Unknown top-level keys are warnings (kept in `extra`) instead of errors (`--lenient`, `intake.lenient`). */
+  lenient?: boolean;
+}
+
+/** Why: a typo'd key (`post_verfy`) must not let a WO run without its checks; `x-` keys are the user's own. */
+export function unknownKeys(obj: Record<string, unknown>): { key: string; hint: string | undefined }[] {
+  return Object.keys(obj)
+    .filter((k) => !(KNOWN_KEYS as readonly string[]).includes(k) && !k.startsWith('x-'))
+    .map((key) => ({ key, hint: didYouMean(key, KNOWN_KEYS) }));
 }
 
 const schemaCache = new Map<string, ReturnType<typeof woSchema>>();
@@ -130,16 +139,18 @@ export function validateWo(value: unknown, opts: ParseOptions): { ok: true; wo: 
   if (!parsed.success) errors.push(...formatIssues(parsed.error.issues as never, () => []));
   if (!opts.entry && obj.wo_id === undefined) errors.push({ path: 'wo_id', message: 'is required outside the ENTRY lane (1–128 characters of A-Z a-z 0-9 . _ -)' });
   if (!opts.entry && obj.type === undefined) errors.push({ path: 'type', message: 'is required: one of apply_patch, exec, route' });
+  const unknown = unknownKeys(obj);
+  if (!opts.lenient) {
+    for (const u of unknown) errors.push({ path: u.key, message: `unknown field${u.hint ? ` (did you mean '${u.hint}'?)` : ''}; prefix your own fields with x- (x-${u.key}), or pass --lenient / set intake.lenient: true to keep it as a warning` });
+  }
   if (errors.length || !parsed.success) return { ok: false, errors, ...(maybeId ? { wo_id: maybeId } : {}) };
   const raw: RawWo = parsed.data;
   const warnings: string[] = [];
   const extra: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
-    if ((KNOWN_KEYS as readonly string[]).includes(key)) continue;
-    extra[key] = obj[key];
-    const hint = didYouMean(key, KNOWN_KEYS);
-    warnings.push(`unknown field '${key}' kept but not used${hint ? ` (did you mean '${hint}'?)` : ''}`);
+    if (!(KNOWN_KEYS as readonly string[]).includes(key)) extra[key] = obj[key];
   }
+  for (const u of unknown) warnings.push(`unknown field '${u.key}' kept but not used${u.hint ? ` (did you mean '${u.hint}'?)` : ''}`);
   const type: WoType = raw.type ?? (raw.files.length || raw.patches.length || raw.delete.length ? 'apply_patch' : 'exec');
   if (type === 'exec' && (raw.files.length || raw.patches.length || raw.delete.length)) {
     return { ok: false, errors: [{ path: 'type', message: 'an exec WO runs commands only: use type apply_patch for files, patches and delete' }], ...(maybeId ? { wo_id: maybeId } : {}) };

@@ -13,7 +13,7 @@ describe('wo canary and wo prune', () => {
   it('canary fails fast without a daemon, passes with one, and writes its report', async () => {
     const root = tempRoot();
     const none = runCli(['canary', '--timeout', '5'], { root });
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(3); // exit 3: no daemon running
     expect(none.stderr).toMatch(/no daemon is running/);
     daemon = await startDaemon(root);
     const r = await runCliAsync(['canary', '--json'], { root });

@@ -288,11 +288,11 @@ tests:
     expect(fs.existsSync(path.join(root, 'bridge/inbox/CLC/x.yaml.part'))).toBe(true);
   });
 
-  it('wo submit --wait with no daemon exits 1 after the timeout and says so', () => {
+  it('wo submit --wait with no daemon exits 3 after the timeout and says so', () => {
     const root = tempRoot();
     const f = write(path.join(tempDir(), 'c.yaml'), CANARY);
     const r = runCli(['submit', f, '--wait', '--timeout', '1'], { root });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/no daemon is running/);
     expect(fs.readdirSync(path.join(root, 'bridge/inbox/CLC'))).toEqual(['WO-20251113-CANARY.yaml']);
     expect(fs.statSync(path.join(root, 'bridge/inbox/CLC/WO-20251113-CANARY.yaml')).mode & 0o100).toBe(0o100);

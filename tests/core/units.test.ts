@@ -16,8 +16,20 @@ const LIMITS = { wo_bytes: 1 << 20, file_bytes: 1 << 16, files: 5 };
 const parse = (text: string, name = 'a.yaml', entry = false) => parseWo(Buffer.from(text), name, { ...LIMITS, entry });
 
 describe('parseWo', () => {
-  it('accepts the seed format and keeps unknown fields as warnings with a did-you-mean', () => {
-    const r = parse('wo_id: A.b-1\ntitle: t\ntype: apply_patch\npost_verfy: ["x"]\nfiles:\n  - path: a\n    mode: "0755"\n    content: hi\n');
+  it('refuses an unknown top-level field with a did-you-mean, and takes x- fields', () => {
+    const r = parse('wo_id: A.b-1\ntitle: t\ntype: exec\npost_verfy: ["x"]\nx-ticket: 42\n');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.code).toBe('INVALID');
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ path: 'post_verfy' });
+    expect(r.errors[0]!.message).toContain("did you mean 'post_verify'");
+    const ok = parse('wo_id: A\ntitle: t\ntype: exec\nx-ticket: 42\n');
+    expect(ok.ok && ok.wo.extra).toEqual({ 'x-ticket': 42 });
+    expect(ok.ok && ok.warnings).toEqual([]);
+  });
+  it('accepts the seed format and, lenient, keeps unknown fields as warnings with a did-you-mean', () => {
+    const r = parseWo(Buffer.from('wo_id: A.b-1\ntitle: t\ntype: apply_patch\npost_verfy: ["x"]\nfiles:\n  - path: a\n    mode: "0755"\n    content: hi\n'), 'a.yaml', { ...LIMITS, lenient: true });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.wo.files[0]).toMatchObject({ path: 'a', mode: 0o755 });

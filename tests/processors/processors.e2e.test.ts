@@ -31,7 +31,7 @@ describe('processors and policy through the real daemon', () => {
     daemon = await startDaemon(root);
     const wo = put(tempDir(), 'held.yaml', 'wo_id: WO-HELD\ntitle: needs rm\ntype: exec\npaths: [scratch]\ncommands:\n  - "mkdir -p scratch && touch scratch/ran && rm -f scratch/nothing"\n');
     const sub = await runCliAsync(['submit', wo, '--wait'], { root });
-    expect(sub.code).toBe(1);
+    expect(sub.code).toBe(3); // exit 3: held
     expect(sub.stderr).toMatch(/held for approval/);
     expect(sub.stderr).toMatch(/'rm' is not on policy.allow_commands/);
     const rec = readRecord(root, 'WO-HELD')!;

@@ -130,7 +130,7 @@ describe('wo dashboard', () => {
   it('fails clearly when the daemon is not running', () => {
     const root = tempRoot();
     const r = runCli(['dashboard', '--no-open'], { root });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3); // exit 3: no daemon running
     expect(r.stderr).toMatch(/daemon is not running/);
   });
 

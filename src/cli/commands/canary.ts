@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { paint, printJson, rootOf, withRoot } from '../common.js';
 import { layout } from '../../layout.js';
-import { CheckFailed, UsageError } from '../../errors.js';
+import { CheckFailed, HeldOrDown, UsageError } from '../../errors.js';
 import { daemonState } from '../../daemon/status.js';
 import { dropFileUnique, ensureDir, writeJsonAtomic } from '../../util/fsx.js';
 import { readTelemetry } from '../../state/telemetry.js';
@@ -47,7 +47,7 @@ export function register(program: Command, name: string): void {
       const root = rootOf(opts);
       const L = layout(root);
       const d = await daemonState(L);
-      if (!d.running) throw new CheckFailed(`no daemon is running on ${root}: the canary needs one (start it with npm start or wo daemon)`);
+      if (!d.running) throw new HeldOrDown(`no daemon is running on ${root}: the canary needs one (start it with npm start or wo daemon)`);
       const config = await loadConfig(root);
       const started = new Date();
       const nonce = crypto.randomBytes(6).toString('hex');

@@ -1,6 +1,6 @@
 /** `wo dashboard [--no-open] [--json]`: print (and on a desktop open) the dashboard URL with the token in its fragment. */
 import type { Command } from 'commander';
-import { CheckFailed } from '../../errors.js';
+import { CheckFailed, HeldOrDown } from '../../errors.js';
 import { printJson, rootOf, withRoot } from '../common.js';
 
 export function register(program: Command, name: string): void {
@@ -20,7 +20,7 @@ export function register(program: Command, name: string): void {
     if (run.state === 'unreadable') throw new CheckFailed(`cannot tell whether the daemon runs: ${run.error}`);
     if (run.state !== 'running') {
       const why = run.state === 'stale' ? ` (a stale lock from pid ${run.info.pid} is left)` : '';
-      throw new CheckFailed(`the daemon is not running on ${L.root}${why}; start it with 'wo daemon --root ${L.root}' or 'wo service install'`);
+      throw new HeldOrDown(`the daemon is not running on ${L.root}${why}; start it with 'wo daemon --root ${L.root}' or 'wo service install'`);
     }
     if (!run.info.port) throw new CheckFailed(`the daemon on ${L.root} (pid ${run.info.pid}) serves no HTTP: http.enabled is false in wo.config.yaml`);
     let token: string;

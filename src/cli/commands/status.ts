@@ -4,7 +4,18 @@ import { paint, printable, printJson, rootOf, statusColor, withRoot } from '../c
 import { buildStatus } from '../../daemon/status.js';
 import { UsageError } from '../../errors.js';
 
-type Report = Awaited<ReturnType<typeof buildStatus>>;
+type Built = Awaited<ReturnType<typeof buildStatus>>;
+type Guardrail = { healthy: boolean | null; state: 'healthy' | 'drift' | 'unknown'; checked_at: string | null; drift?: { path: string; code?: string; why?: string }[]; note?: string; last?: unknown };
+type Report = Omit<Built, 'guardrail'> & { guardrail: Guardrail };
+
+/** Why: the guardrail's health file is only as fresh as the daemon that writes it; with the daemon down nobody watches, so it is unknown (the last report is kept under `last`). */
+export function withGuardrailState(r: Built): Report {
+  const g = r.guardrail as Omit<Guardrail, 'state'>;
+  if (!r.daemon.running) {
+    return { ...r, guardrail: { healthy: null, state: 'unknown', checked_at: g.checked_at ?? null, note: 'the daemon is not running, so nothing watches the protected files', ...(g.healthy !== null ? { last: g } : {}) } };
+  }
+  return { ...r, guardrail: { ...g, state: g.healthy === null ? 'unknown' : g.healthy ? 'healthy' : 'drift' } };
+}
 
 function fmtUptime(s: number | null): string {
   if (s === null) return '';
@@ -30,9 +41,9 @@ export function renderStatus(r: Report): string {
       : `daemon   ${paint('not running', 'red')}${d.stale_lock ? ' (stale lock from a dead process: the next start takes it over)' : ''} — start it with: npm start (or wo daemon)`,
   );
   lines.push(`root     ${d.root}`);
-  const g = r.guardrail as { healthy: boolean | null; checked_at: string | null; drift?: { path: string; code?: string; why?: string }[] };
-  const gState = g.healthy === null ? paint('unknown', 'gray') : g.healthy ? paint('healthy', 'green') : paint(`drift (${g.drift?.length ?? 0})`, 'red');
-  lines.push(`guardrail ${gState}${g.checked_at ? ` (checked ${g.checked_at})` : ''}`);
+  const g = r.guardrail;
+  const gState = g.healthy === null ? `${paint('unknown', 'gray')}${g.note ? ` (${g.note})` : ''}` : g.healthy ? paint('healthy', 'green') : paint(`drift (${g.drift?.length ?? 0})`, 'red');
+  lines.push(`guardrail ${gState}${g.checked_at ? ` (last checked ${g.checked_at})` : ''}`);
   for (const x of g.drift ?? []) lines.push(`         - ${x.path}: ${x.why ?? x.code ?? 'drift'}`);
   const counts = Object.entries(r.counts).filter(([, n]) => n > 0).map(([s, n]) => `${paint(s, statusColor(s))} ${n}`);
   lines.push(`counts   ${counts.length ? counts.join('  ') : 'no WOs yet'}`);
@@ -67,14 +78,14 @@ export function register(program: Command, name: string): void {
       if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--limit ${opts.limit}: give a whole number`);
       const root = rootOf(opts);
       if (!opts.watch) {
-        const r = await buildStatus(root, { limit });
+        const r = withGuardrailState(await buildStatus(root, { limit }));
         if (opts.json) printJson(r);
         else process.stdout.write(renderStatus(r));
         return;
       }
       const tty = process.stdout.isTTY;
       for (;;) {
-        const r = await buildStatus(root, { limit });
+        const r = withGuardrailState(await buildStatus(root, { limit }));
         if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
         else process.stdout.write((tty ? '\x1b[H\x1b[2J' : '') + renderStatus(r) + (tty ? '' : '\n'));
         await new Promise((res) => setTimeout(res, 1000));

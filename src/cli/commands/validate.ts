@@ -7,11 +7,12 @@ import { UsageError } from '../../errors.js';
 export function register(program: Command, name: string): void {
   withRoot(program.command(name))
     .description('validate a WO file (YAML or JSON) exactly as the daemon would, without submitting it')
-    .argument('<file>', 'the WO file')
+    .argument('<file>', 'the WO file, or - for standard input')
     .option('--lane <lane>', 'validate for this lane (ENTRY accepts bundles and WOs without wo_id)', 'CLC')
+    .option('--lenient', 'unknown top-level fields are warnings (kept), not errors')
     .option('--json', 'print the result as JSON')
-    .action(async (file: string, opts: { root?: string; lane: string; json?: boolean }) => {
-      const c = await checkWoFile(file, rootOf(opts), opts.lane);
+    .action(async (file: string, opts: { root?: string; lane: string; json?: boolean; lenient?: boolean }) => {
+      const c = await checkWoFile(file, rootOf(opts), opts.lane, opts.lenient ? { lenient: true } : {});
       if (opts.json) {
         printJson({ file, valid: c.errors.length === 0, wo_id: c.id ?? null, type: c.type ?? null, ...(c.routes !== undefined ? { routes: c.routes } : {}), errors: c.errors, warnings: c.warnings });
         if (c.errors.length) process.exitCode = 2;
