@@ -117,7 +117,8 @@ describe.skipIf(!havePython || !haveNotify)('sd_notify (Type=notify)', () => {
     daemon = await startDaemon(root, { env: { NOTIFY_SOCKET: sock } });
     await waitFor(() => got.includes('READY=1'), { what: 'READY=1' });
     expect(got).toMatch(/READY=1\\nSTATUS=watching /);
-    expect(fs.readFileSync(path.join(root, 'g/logs/daemon.log'), 'utf8')).toMatch(/told systemd the daemon is ready/);
+    // The log line is written once systemd-notify has returned, which can trail the datagram under load.
+    await waitFor(() => /told systemd the daemon is ready/.test(fs.readFileSync(path.join(root, 'g/logs/daemon.log'), 'utf8')), { what: 'the ready log line' });
     // A failed WO runs notify.command with the daemon's environment: NOTIFY_SOCKET is no longer in it.
     dropComplete(root, 'CLC', 'f.yaml', 'wo_id: WO-N1\ntitle: t\ntype: exec\npaths: [d]\ncommands: ["false"]\n');
     await waitFor(() => fs.existsSync(out), { timeout: 30_000, what: 'notify.command' });

@@ -34,7 +34,7 @@ export function register(program: Command, name: string): void {
         if (!(err instanceof UsageError)) throw err;
         const code = configExitCode();
         const why = code === EX_CONFIG ? `exit ${EX_CONFIG}, EX_CONFIG` : 'exit 0 so launchd does not relaunch it';
-        process.stderr.write(`wo: ${err.message}\nwo: the daemon did not start: configuration error (${why}); fix it, then start the daemon again\n`);
+        process.stderr.write(`wo: ${err.message} — the daemon did not start (configuration error, ${why}); fix it, then start it again\n`);
         process.exitCode = code;
       } finally {
         // Anything left (a watcher, a socket) must not keep a stopped daemon — or one that failed to start — alive.
