@@ -12,10 +12,11 @@ import { timelineOf } from '../daemon/timeline.js';
 
 /**
  * Event-loop delay sampling period. Node's monitor records the whole interval between its timer's ticks
- * (resolution + delay), so its raw figures read ≈ the resolution at idle; we subtract it. 100 ms wakes an idle
- * daemon 10×/s (docs/metrics.md has the measured cost of each choice).
+ * (resolution + delay), so its raw figures read ≈ the resolution at idle; we subtract it. 200 ms wakes an idle
+ * daemon 5×/s: every stall of 200 ms or more is seen, shorter ones in proportion to their length
+ * (docs/metrics.md has the measured idle cost of 10/50/100/200/1000 ms).
  */
-export const LAG_RESOLUTION_MS = 100;
+export const LAG_RESOLUTION_MS = 200;
 
 /** prom-client's event-loop metrics, replaced by ours (same names, corrected values). */
 const LAG_NAMES = ['', '_min', '_max', '_mean', '_stddev', '_p50', '_p90', '_p99'].map((s) => `nodejs_eventloop_lag${s}_seconds`);

@@ -43,6 +43,7 @@ export function startTracing(target: OtlpTarget, meta: { version: string; root: 
   let failing = false;
   let timer: NodeJS.Timeout | undefined;
   let inflight = Promise.resolve();
+  const closing = new AbortController(); // aborts what is still in flight when the close deadline passes
 
   const post = async (spans: OtlpSpan[]): Promise<void> => {
     const body = JSON.stringify({ resourceSpans: [{ resource, scopeSpans: [{ scope, spans }] }] });
@@ -52,7 +53,7 @@ export function startTracing(target: OtlpTarget, meta: { version: string; root: 
           method: 'POST',
           headers: { 'Content-Type': 'application/json', ...target.headers },
           body,
-          signal: AbortSignal.timeout(TIMEOUT_MS),
+          signal: AbortSignal.any([AbortSignal.timeout(TIMEOUT_MS), closing.signal]),
         });
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) {
@@ -68,6 +69,7 @@ export function startTracing(target: OtlpTarget, meta: { version: string; root: 
           return;
         }
       }
+      if (closing.signal.aborted) return;
       await new Promise((r) => setTimeout(r, 500));
     }
   };
@@ -105,6 +107,7 @@ export function startTracing(target: OtlpTarget, meta: { version: string; root: 
       let t: NodeJS.Timeout | undefined;
       await Promise.race([flush(), new Promise<void>((r) => (t = setTimeout(r, deadlineMs)))]);
       clearTimeout(t);
+      closing.abort();
     },
   };
 }

@@ -120,13 +120,13 @@ describe('OTLP traces from the real daemon', () => {
     await waitFor(() => readRecord(root, 'WO-T-BAD')?.status === 'failed', { timeout: 30_000, what: 'WO-T-BAD failed' });
     const spans = await waitFor(() => {
       const t = traceOf(rx.got, 'WO-T-BAD');
-      return t.some((s) => s.name === 'command commands' && attr(s, 'process.command_line') === "false") ? t : undefined;
+      return t.some((s) => s.name === 'command commands' && attr(s, 'process.command_line') === 'false') ? t : undefined;
     }, { timeout: 20_000, what: 'the trace of WO-T-BAD' });
     expect(await d.stop()).toBe(0);
     const root_ = spans.find((s) => !s.parentSpanId)!;
     expect(attr(root_, 'wo.status')).toBe('failed');
     expect(root_.status.code).toBe(2);
-    const bad = spans.find((s) => attr(s, 'process.command_line') === "false")!;
+    const bad = spans.find((s) => attr(s, 'process.command_line') === 'false')!;
     expect(bad.status.code).toBe(2);
     expect(attr(bad, 'process.exit.code')).toBe('1');
     expect(spans.find((s) => attr(s, 'process.command_line') === 'echo one')!.status.code).toBe(0);
