@@ -105,7 +105,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   const metrics = createMetrics({ version: VERSION, holdDir: L.hold });
   // Traces only when an endpoint is set: otherwise nothing of src/otel/ is even loaded.
   const tracing = config.telemetry.otlp.endpoint || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? await startTracing(config, L.root, log) : null;
-  if (tracing) releases.add('tracing', () => tracing.close());
+  if (tracing) releases.add('tracing', () => tracing.close(750)); // inside the shutdown deadline's 1 s margin
   const { notify } = await import('../notify.js');
 
   let paused: string | null = null;
