@@ -54,6 +54,8 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'notify.command': 'Run through /bin/sh -c with the event as one JSON line on stdin, on a failed or held WO and on guardrail drift; null: off.',
   telemetry: 'The JSONL event stream g/telemetry/unified.jsonl (docs/telemetry.md).',
   'telemetry.rotate_bytes': 'The stream is rotated when it would grow past this size.',
+  'telemetry.otlp': 'OpenTelemetry traces: one trace per WO, a span per stage and per command (docs/metrics.md).',
+  'telemetry.otlp.endpoint': 'OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); null: off, and nothing OpenTelemetry is loaded. `OTEL_EXPORTER_OTLP_ENDPOINT` works too. A change needs a restart.',
   service: 'The installed service unit (docs/service-units.md).',
   'service.path_extra': 'Absolute folders added to the unit\'s PATH, after node\'s folder and before the system folders (the installing shell\'s PATH is never copied).',
   logs: 'Size rotation of g/logs/daemon.log, guardrail_alerts.log and rollback_*.log.',

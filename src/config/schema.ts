@@ -66,7 +66,11 @@ export const configSchema = z.strictObject({
     dirs: z.array(z.strictObject({ path: z.string().min(1) })).default([]),
   }).prefault({}),
   notify: z.strictObject({ command: z.string().min(1).nullable().default(null) }).prefault({}),
-  telemetry: z.strictObject({ rotate_bytes: z.number().int().min(4096).default(64 * 1024 * 1024) }).prefault({}),
+  telemetry: z.strictObject({
+    rotate_bytes: z.number().int().min(4096).default(64 * 1024 * 1024),
+    // OTLP/HTTP traces (one per WO attempt); null ⇒ OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else no tracing.
+    otlp: z.strictObject({ endpoint: z.url({ protocol: /^https?$/ }).nullable().default(null) }).prefault({}),
+  }).prefault({}),
   http: z.strictObject({
     enabled: z.boolean().default(true),
     port: z.number().int().min(0).max(65_535).default(8765),

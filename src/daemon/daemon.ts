@@ -19,7 +19,7 @@ import { act, type Action } from './actions.js';
 import { serveControl } from './control.js';
 import { buildStatus, type DaemonInfo } from './status.js';
 import type { Logger, Runtime } from './runtime.js';
-import { STAGES, TERMINAL, type WoRecord } from '../state/record.js';
+import { TERMINAL, type WoRecord } from '../state/record.js';
 import { outcomeLine } from './outcome.js';
 import { sdNotify, takeNotifySocket } from './sdnotify.js';
 
@@ -42,6 +42,20 @@ export async function runDaemon(root: string): Promise<number> {
     await releases.run(sink.log ?? QUIET);
     if (expected) throw err;
     throw new CheckFailed(`the daemon could not start: ${message.replace(/\s+/g, ' ')}`, { cause: err });
+  }
+}
+
+/** Load src/otel/ and start the exporter; a bad endpoint is said and the daemon runs without traces. */
+async function startTracing(config: Config, root: string, log: Logger): Promise<import('../otel/index.js').Tracing | null> {
+  const otel = await import('../otel/index.js');
+  try {
+    const target = otel.otlpTarget(config.telemetry.otlp.endpoint, process.env);
+    if (!target) return null;
+    log.info({ url: target.url }, `exporting WO traces over OTLP/HTTP to ${target.url}`);
+    return otel.startTracing(target, { version: VERSION, root }, (msg, extra) => log.warn(extra ?? {}, msg));
+  } catch (err) {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'OTLP endpoint unusable: running without traces');
+    return null;
   }
 }
 
@@ -92,7 +106,10 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
 
   const token = await loadToken(L.tokenFile);
   const { createMetrics } = await import('../http/metrics.js');
-  const metrics = createMetrics();
+  const metrics = createMetrics({ version: VERSION, holdDir: L.hold });
+  // Traces only when an endpoint is set: otherwise nothing of src/otel/ is even loaded.
+  const tracing = config.telemetry.otlp.endpoint || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? await startTracing(config, L.root, log) : null;
+  if (tracing) releases.add('tracing', () => tracing.close(750)); // inside the shutdown deadline's 1 s margin
   const { notify } = await import('../notify.js');
 
   let paused: string | null = null;
@@ -120,16 +137,13 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   };
   hooks.terminal = (rec) => {
     logOutcome(rec);
-    metrics.woStatus(rec.status);
-    // Stage durations from the record's timestamps: each stage lasts until the next one began.
-    const marks = STAGES.map((st) => [st, rec.times[st]] as const).filter(([, t]) => t !== undefined).map(([st, t]) => [st, Date.parse(t!)] as const);
-    const end = Date.parse(rec.times.finished ?? new Date().toISOString());
-    marks.forEach(([st, t], i) => metrics.stageDuration(st, Math.max(0, ((marks[i + 1]?.[1] ?? end) - t) / 1000)));
+    metrics.finished(rec);
+    tracing?.record(rec);
     if (rec.status === 'failed') void notify(config.notify.command, { event: 'wo_failed', wo_id: rec.wo_id, title: rec.title, error: rec.error });
   };
   hooks.held = (rec) => {
     logOutcome(rec);
-    metrics.woStatus(rec.status);
+    metrics.held(rec);
     void notify(config.notify.command, { event: 'wo_held', wo_id: rec.wo_id, title: rec.title, reasons: rec.hold_reasons });
   };
 

@@ -56,8 +56,8 @@ describe('http server', () => {
     expect(m.status).toBe(200);
     const text = await m.text();
     expect(text).toMatch(/^wo_daemon_up 1$/m);
-    expect(text).toContain('wo_process_cpu_user_seconds_total');
-    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line.startsWith('wo_')).toBe(true);
+    expect(text).toMatch(/^process_cpu_user_seconds_total /m); // Node/process metrics under prom-client's own names
+    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(/^(wo|process|nodejs)_/);
   });
 
   it('refuses /api/ without the token, or with a wrong one', async () => {
