@@ -22,11 +22,17 @@ describe('generated files', () => {
     for (const [section, value] of Object.entries(defaults)) {
       expect(md).toContain(`| \`${section}\` |`);
       if (value && typeof value === 'object' && !Array.isArray(value)) {
-        for (const [k, v] of Object.entries(value)) {
-          const row = md.split('\n').find((l) => l.startsWith(`| \`${section}.${k}\` |`));
-          expect(row, `${section}.${k}`).toBeDefined();
-          expect(row!, `${section}.${k}`).toContain(`\`${JSON.stringify(v).replace(/^"(.*)"$/, '$1')}\``);
-        }
+        const rows = (prefix: string, obj: Record<string, unknown>): void => {
+          for (const [k, v] of Object.entries(obj)) {
+            const key = `${prefix}.${k}`;
+            const row = md.split('\n').find((l) => l.startsWith(`| \`${key}\` |`));
+            expect(row, key).toBeDefined();
+            // A nested mapping (telemetry.otlp) lists its own keys, each with its default.
+            if (v && typeof v === 'object' && !Array.isArray(v)) rows(key, v as Record<string, unknown>);
+            else expect(row!, key).toContain(`\`${JSON.stringify(v).replace(/^"(.*)"$/, '$1')}\``);
+          }
+        };
+        rows(section, value as Record<string, unknown>);
       }
     }
   });

@@ -18,6 +18,8 @@ import { configFixtures, exampleFiles, woFixtures, type Fixture } from './fixtur
 const Ajv2020 = (Ajv2020Module as unknown as { default: typeof Ajv2020Module.default }).default ?? Ajv2020Module.default;
 const load = (name: string) => JSON.parse(fs.readFileSync(path.join(REPO, 'schemas', name), 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, strictRequired: false });
+// zod's z.url() emits `format: uri`; ajv knows no formats without ajv-formats, so define the one we use.
+ajv.addFormat('uri', (v: string) => URL.canParse(v));
 const woValid = ajv.compile(load('wo.schema.json'));
 const configValid = ajv.compile(load('config.schema.json'));
 const limits = { ...configDefaults().limits, entry: true };
