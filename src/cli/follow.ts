@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { readLive } from '../exec/live.js';
 import { layout } from '../layout.js';
 import { StateStore } from '../state/store.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
@@ -53,7 +54,7 @@ export function fmtElapsed(ms: number): string {
 }
 
 /** Why: on a terminal the person watching wants to know what is running and what it last said (pure: the lines to draw). */
-export function liveLines(rec: WoRecord, elapsedMs: number): string[] {
+export function liveLines(rec: WoRecord, elapsedMs: number, liveOutput?: string): string[] {
   const lines = [`${progressLine(rec)}  ${paint(fmtElapsed(elapsedMs), 'gray')}`];
   const rc = rec.running_command;
   if (rc) {
@@ -61,8 +62,10 @@ export function liveLines(rec: WoRecord, elapsedMs: number): string[] {
     lines.push(`  ${paint('running', 'cyan')} [${rc.phase}] ${printable(rc.cmd)}${Number.isFinite(ranMs) ? ` (${fmtElapsed(Math.max(0, ranMs))})` : ''}`);
   }
   const last = rec.commands[rec.commands.length - 1];
-  if (last) {
-    const tail = `${last.stdout_tail}\n${last.stderr_tail}`.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-3);
+  // The running command's own output as it comes, else what the last finished command said.
+  const text = rc && liveOutput !== undefined ? liveOutput : last ? `${last.stdout_tail}\n${last.stderr_tail}` : undefined;
+  if (text !== undefined) {
+    const tail = text.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-3);
     for (const l of tail) lines.push(`  ${paint('|', 'gray')} ${printable(l)}`);
   }
   return lines;
@@ -151,7 +154,7 @@ export async function followWo(root: string, id: string, opts: FollowOptions): P
     }
     if (mine) {
       const line = progressLine(mine);
-      if (tty) live.draw(liveLines(mine, Date.now() - started));
+      if (tty) live.draw(liveLines(mine, Date.now() - started, mine.running_command ? readLive(L.run, id) : undefined));
       else if (line !== last && !opts.quiet) process.stderr.write(`${line}\n`);
       last = line;
       // Settled: the record is written before the file moves (and its telemetry between the two), so

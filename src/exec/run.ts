@@ -11,6 +11,8 @@ import { longestSecret, redact, redactedTail } from './redact.js';
 
 export interface RunOptions {
   cwd: string;
+  /** Every chunk the command writes (stdout and stderr), as it comes: the live view of `--wait`. */
+  onOutput?: (chunk: Buffer) => void;
   env: Record<string, string>;
   timeoutMs: number;
   killGraceMs: number;
@@ -111,8 +113,14 @@ export async function runContained(file: string, args: readonly string[], opts: 
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
   });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  child.stdout!.on('data', (b: Buffer) => out.push(b));
-  child.stderr!.on('data', (b: Buffer) => err.push(b));
+  child.stdout!.on('data', (b: Buffer) => {
+    out.push(b);
+    opts.onOutput?.(b);
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    err.push(b);
+    opts.onOutput?.(b);
+  });
   const go = child.stdio[3] as Duplex | null;
   let startError = ''; // the launcher says on fd 3 when it could not start the command
   go?.on('error', () => undefined);

@@ -16,6 +16,8 @@ export interface PhaseContext {
   record: (r: CommandRecord) => void;
   /** Persist "this command is running" right after spawn (pid, start time, how to find its tree); it starts after. */
   onSpawn?: (pid: number, procStart: string | undefined, phase: Phase, cmd: string, tree: TreeRef) => Promise<void>;
+  /** The running command's output as it comes (shown by `wo submit --wait`), cleared when it ends. */
+  live?: { push(chunk: Buffer): void; end(): void };
 }
 
 /** The run options' onSpawn for one command of a phase (recorded so recovery can kill its tree). */
@@ -34,7 +36,17 @@ function optsFor(ctx: PhaseContext, phase: Phase) {
     tailBytes: c.exec.output_tail_bytes,
     phase,
     signal: ctx.signal,
+    ...(ctx.live ? { onOutput: (b: Buffer) => ctx.live!.push(b) } : {}),
   };
+}
+
+/** One command, its live output cleared when it ends (its output is in the record then). */
+async function runLive(ctx: PhaseContext, spec: CommandSpec, opts: Parameters<typeof runCommand>[1]): Promise<CommandRecord> {
+  try {
+    return await runCommand(spec, opts);
+  } finally {
+    ctx.live?.end();
+  }
 }
 
 /** Turn an aborted command into the WO error its cause calls for. */
@@ -50,7 +62,7 @@ function abortError(ctx: PhaseContext, r: CommandRecord): WoError | undefined {
 export async function runCommands(ctx: PhaseContext, phase: 'commands' | 'post_verify', cmds: CommandSpec[]): Promise<void> {
   for (const spec of cmds) {
     if (ctx.signal.aborted) throw abortError(ctx, { cmd: '(next command)' } as CommandRecord)!;
-    const r = await runCommand(spec, { ...optsFor(ctx, phase), ...spawnHook(ctx, phase, spec) });
+    const r = await runLive(ctx, spec, { ...optsFor(ctx, phase), ...spawnHook(ctx, phase, spec) });
     ctx.record(r);
     const aborted = abortError(ctx, r);
     if (aborted) throw aborted;
@@ -67,7 +79,7 @@ export async function runTests(ctx: PhaseContext, tests: TestSpec[]): Promise<Te
   const results: TestResult[] = [];
   for (const t of tests) {
     if (ctx.signal.aborted) throw abortError(ctx, { cmd: t.name } as CommandRecord)!;
-    const r = await runCommand(t.command, { ...optsFor(ctx, 'tests'), ...spawnHook(ctx, 'tests', t.command) });
+    const r = await runLive(ctx, t.command, { ...optsFor(ctx, 'tests'), ...spawnHook(ctx, 'tests', t.command) });
     ctx.record({ ...r, name: t.name });
     const aborted = abortError(ctx, r);
     if (aborted) throw aborted;
@@ -80,7 +92,7 @@ export async function runTests(ctx: PhaseContext, tests: TestSpec[]): Promise<Te
 /** Run a file's `validate: "cmd %s"` on the temp file ($1, never spliced into the string). */
 export async function runValidate(ctx: PhaseContext, cmd: string, tempFile: string): Promise<void> {
   const spec = { kind: 'sh' as const, cmd };
-  const r = await runCommand(spec, { ...optsFor(ctx, 'validate'), arg: tempFile, ...spawnHook(ctx, 'validate', spec) });
+  const r = await runLive(ctx, spec, { ...optsFor(ctx, 'validate'), arg: tempFile, ...spawnHook(ctx, 'validate', spec) });
   ctx.record(r);
   const aborted = abortError(ctx, r);
   if (aborted) throw aborted;

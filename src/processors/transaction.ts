@@ -3,6 +3,7 @@ import type { CommandRecord, PlanStep, Status, WoRecord } from '../state/record.
 import { WoError, toWoError } from '../errors.js';
 import { takeSnapshot, restoreSnapshot, type Target, type Manifest } from '../snapshot/backup.js';
 import { planFileOps, planSteps, applyFileOp, type FileOp } from './files.js';
+import { LiveOutput } from '../exec/live.js';
 import { runCommands, runTests, runValidate, type PhaseContext } from './commands.js';
 import { commandText } from '../wo/parse.js';
 import { checkTarget } from '../policy/paths.js';
@@ -34,6 +35,7 @@ function phaseContext(rt: Runtime, rec: WoRecord, ctl: RunControl): PhaseContext
     woId: rec.wo_id,
     signal: ctl.signal,
     abortReason: ctl.reason,
+    live: new LiveOutput(rt.L.run, rec.wo_id),
     record: (r: CommandRecord) => {
       rec.commands.push(r);
     },
