@@ -1,6 +1,7 @@
 /** Tell a person: run `notify.command` through /bin/sh with the event as JSON on stdin. Never throws. */
 import { runContained } from './exec/run.js';
 import { redact } from './exec/redact.js';
+import type { PlanStep, WoRecord } from './state/record.js';
 
 const TIMEOUT_MS = 10_000;
 const GRACE_MS = 1000;
@@ -30,4 +31,31 @@ export async function notify(command: string | null, event: object, opts: { time
   } catch (err) {
     log(`could not run ${JSON.stringify(redact(command))}: ${redact((err as Error).message)}`);
   }
+}
+
+/** Why: a held notification says what approving would do, in one line (pure). */
+export function planSummary(plan: readonly PlanStep[]): string {
+  const files = plan.filter((s) => s.cmd === undefined && s.path !== undefined);
+  const changing = files.filter((s) => s.verdict === 'will change');
+  const cmds = plan.filter((s) => s.cmd !== undefined);
+  const held = cmds.filter((s) => s.policy === 'held');
+  const unplanned = plan.filter((s) => s.cmd === undefined && s.path === undefined);
+  const parts: string[] = [];
+  if (files.length) parts.push(`${changing.length} of ${files.length} file${files.length === 1 ? '' : 's'} will change${changing.length ? ` (${changing.slice(0, 5).map((s) => s.step).join(', ')}${changing.length > 5 ? ', …' : ''})` : ''}`);
+  if (cmds.length) parts.push(`${cmds.length} command${cmds.length === 1 ? '' : 's'}${held.length ? `, ${held.length} not allowed by policy (${held.slice(0, 3).map((s) => s.cmd!.slice(0, 60)).join('; ')}${held.length > 3 ? '; …' : ''})` : ''}`);
+  for (const s of unplanned) parts.push(s.step);
+  return parts.join('; ') || 'nothing to do';
+}
+
+/** Why: the `wo_held` event `notify.command` receives: the reasons and the plan (steps and verdicts, no diffs). */
+export function heldEvent(rec: WoRecord): object {
+  const plan = rec.plan ?? [];
+  return {
+    event: 'wo_held',
+    wo_id: rec.wo_id,
+    title: rec.title,
+    reasons: rec.hold_reasons,
+    plan_summary: planSummary(plan),
+    plan: plan.map((s) => ({ step: s.step, verdict: s.verdict, ...(s.path !== undefined ? { path: s.path } : {}), ...(s.cmd !== undefined ? { cmd: s.cmd } : {}), ...(s.policy ? { policy: s.policy } : {}) })),
+  };
 }

@@ -50,6 +50,15 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: { fo
   switch (action) {
     case 'approve': {
       if (rec.status !== 'awaiting_approval') throw wrongState(rec, action, 'held (awaiting_approval)');
+      // Approval is for what runs: re-plan, and if the targets changed since the plan was shown, stay held with the new one.
+      const { replanHeld, CHANGED_REASON } = await import('./holdplan.js');
+      const fresh = rec.plan_sha256 === undefined ? undefined : await replanHeld(rt, rec);
+      if (fresh && fresh.plan_sha256 !== rec.plan_sha256) {
+        Object.assign(rec, fresh);
+        rec.hold_reasons = [CHANGED_REASON, ...(rec.hold_reasons ?? []).filter((r) => r !== CHANGED_REASON)];
+        await transition(rt, rec, 'awaiting_approval', { name: 'replan', announce: () => emit(rt, rec, 'wo_held', { ok: true, reasons: rec.hold_reasons, replanned: true }, 'cli') });
+        return rec;
+      }
       rec.approved = true;
       rec.times.approved = rt.now().toISOString();
       const { dest, moved } = await transition(rt, rec, 'queued', {

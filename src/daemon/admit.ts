@@ -9,6 +9,7 @@ import { PROCESSORS, laneProcessor } from '../processors/index.js';
 import { woTargets } from '../policy/targets.js';
 import { pathPolicy } from '../policy/context.js';
 import { policyVerdict } from '../policy/verdict.js';
+import { holdPlan } from './holdplan.js';
 
 export type Admission = { kind: 'run'; job: Job } | { kind: 'done' };
 
@@ -94,11 +95,12 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
   return { kind: 'run', job };
 }
 
-/** Put a WO on hold: record first (awaiting_approval, reasons), then move the file to bridge/hold/. */
+/** Put a WO on hold: record first (awaiting_approval, reasons, the plan to approve), then move the file to bridge/hold/. */
 async function hold(rt: Runtime, job: Job, prev: WoRecord | undefined, reasons: string[]): Promise<void> {
   const rec = newRecord(rt, job, prev);
   setStage(rt, rec, 'held');
   rec.hold_reasons = reasons;
+  Object.assign(rec, await holdPlan(rt, job));
   await transition(rt, rec, 'awaiting_approval', {
     name: 'hold',
     move: { from: job.file, place: { kind: 'hold' } },

@@ -110,7 +110,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   // Traces only when an endpoint is set: otherwise nothing of src/otel/ is even loaded.
   const tracing = config.telemetry.otlp.endpoint || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? await startTracing(config, L.root, log) : null;
   if (tracing) releases.add('tracing', () => tracing.close(750)); // inside the shutdown deadline's 1 s margin
-  const { notify } = await import('../notify.js');
+  const { notify, heldEvent } = await import('../notify.js');
 
   let paused: string | null = null;
   let stopping = false;
@@ -144,7 +144,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   hooks.held = (rec) => {
     logOutcome(rec);
     metrics.held(rec);
-    void notify(config.notify.command, { event: 'wo_held', wo_id: rec.wo_id, title: rec.title, reasons: rec.hold_reasons });
+    void notify(config.notify.command, heldEvent(rec));
   };
 
   // Scheduler and admission.

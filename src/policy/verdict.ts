@@ -36,14 +36,28 @@ export function commandsOf(wo: WorkOrder): { where: string; cmd: CommandSpec }[]
   return out;
 }
 
+export interface CommandVerdict {
+  /** Where the command comes from, e.g. `commands[0]`, `files[1].validate`, `tests[2]`. */
+  where: string;
+  policy: 'allowed' | 'held';
+  /** Its policy reasons, each prefixed with `where` (empty when allowed). */
+  why: string[];
+}
+
+/** Why: a held WO's plan shows each command's own verdict, in `commandsOf` order (what guarded mode would decide). */
+export function commandVerdicts(wo: WorkOrder, ctx: Omit<VerdictContext, 'autonomy' | 'dryRunEnv'>): CommandVerdict[] {
+  return commandsOf(wo).map(({ where, cmd }) => {
+    const a = analyzeCommand(cmd, ctx);
+    const why = a.reasons.map((r) => `${where}: ${r}`);
+    return { where, policy: a.allowed && why.length === 0 ? 'allowed' : 'held', why };
+  });
+}
+
 /** Why: one pure decision the daemon records; path refusals are not here (lexicalTarget refuses them at every level). */
 export function policyVerdict(wo: WorkOrder, ctx: VerdictContext): Verdict {
   if (ctx.autonomy === 'observe' || ctx.dryRunEnv || wo.dry_run) return { decision: 'dry_run', hold_reasons: [] };
   if (ctx.autonomy === 'approve') return { decision: 'hold', hold_reasons: [APPROVE_REASON] };
   if (ctx.autonomy === 'auto') return { decision: 'run', hold_reasons: [] };
-  const reasons: string[] = [];
-  for (const { where, cmd } of commandsOf(wo)) {
-    for (const r of analyzeCommand(cmd, ctx).reasons) reasons.push(`${where}: ${r}`);
-  }
+  const reasons = commandVerdicts(wo, ctx).flatMap((v) => v.why);
   return reasons.length ? { decision: 'hold', hold_reasons: reasons } : { decision: 'run', hold_reasons: [] };
 }

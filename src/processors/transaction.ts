@@ -1,11 +1,13 @@
 /** apply_patch and exec as a transaction: plan → snapshot → apply → commands → post_verify → tests → commit, or roll back. */
 import type { CommandRecord, PlanStep, Status, WoRecord } from '../state/record.js';
 import { WoError, toWoError } from '../errors.js';
-import { takeSnapshot, restoreSnapshot, type Target, type Manifest } from '../snapshot/backup.js';
+import path from 'node:path';
+import { takeSnapshot, restoreSnapshot, backupDir, type Target, type Manifest } from '../snapshot/backup.js';
 import { planFileOps, planSteps, applyFileOp, type FileOp } from './files.js';
 import { LiveOutput } from '../exec/live.js';
 import { runCommands, runTests, runValidate, type PhaseContext } from './commands.js';
-import { commandText } from '../wo/parse.js';
+import { commandText, type WorkOrder } from '../wo/parse.js';
+import { commandsOf } from '../policy/verdict.js';
 import { checkTarget } from '../policy/paths.js';
 import { emit, logRollback, save, setStage, type Job, type Runtime } from '../daemon/runtime.js';
 import { afterCommit, endAttempt, reject, transition } from '../daemon/journal.js';
@@ -117,7 +119,7 @@ export async function runTransaction(rt: Runtime, job: Job, rec: WoRecord, ctl: 
     return { rec };
   } catch (err) {
     const e = toWoError(err);
-    return failJob(rt, job, rec, e, { manifest, applied, commandsStarted });
+    return failJob(rt, job, rec, e, { manifest, applied, commandsStarted, ops });
   } finally {
     await rt.hooks.unlocked?.([...targets.values()].map((t) => t.rel));
   }
@@ -136,13 +138,15 @@ function abortError(why: AbortWhy | undefined): WoError {
 }
 
 /** Roll back (when anything may have changed) and end the attempt: failed, cancelled, or queued again. */
-async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { manifest: Manifest | undefined; applied: boolean; commandsStarted: boolean }): Promise<Outcome> {
+async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { manifest: Manifest | undefined; applied: boolean; commandsStarted: boolean; ops: FileOp[] }): Promise<Outcome> {
   rec.running_command = null;
   rec.error = { code: e.code, message: e.message, ...(e.details.length ? { details: e.details } : {}) };
+  if (st.ops.length) rec.plan = capDiffs(planSteps(st.ops)); // what it attempted, with the diffs
   if (st.applied && st.manifest) {
     try {
       const restored = await restoreSnapshot(rt.L.backups, st.manifest);
       rec.rolled_back = true;
+      rec.rolled_back_to = st.manifest.in_record ? 'record' : `${path.relative(rt.L.root, backupDir(rt.L.backups, rec.wo_id))}/`;
       await logRollback(rt, rec.wo_id, restored, `${e.code}: ${e.message}`);
       emit(rt, rec, 'wo_rolled_back', { ok: true, paths: restored, code: e.code });
     } catch (rbErr) {
@@ -170,14 +174,29 @@ async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { m
   return { rec };
 }
 
-/** Every step of a plan: file changes with their diffs, then each command as `unknown` (never run to plan). */
+/**
+ * Why: every command a WO would run, as `unknown` plan steps (never run to plan), in `commandsOf` order —
+ * validate commands, commands, post_verify, tests — so per-command policy verdicts line up with them.
+ */
+export function commandSteps(wo: WorkOrder): PlanStep[] {
+  return commandsOf(wo).map(({ where, cmd }): PlanStep => {
+    const m = /^files\[(\d+)\]\.validate$/.exec(where);
+    if (m) {
+      const f = wo.files[Number(m[1])]!;
+      return { step: `validate ${f.path}: ${f.validate!}`, cmd: f.validate!, verdict: 'unknown' };
+    }
+    const text = commandText(cmd);
+    if (where.startsWith('tests[')) {
+      const t = wo.tests[Number(/\d+/.exec(where)![0])]!;
+      return { step: `test '${t.name}': ${text}`, cmd: text, verdict: 'unknown' };
+    }
+    return { step: `${where.slice(0, where.indexOf('['))}: ${text}`, cmd: text, verdict: 'unknown' };
+  });
+}
+
+/** Every step of a plan: file changes with their diffs, then each command as `unknown`. */
 function stepsOf(job: Job, ops: FileOp[]): PlanStep[] {
-  const steps: PlanStep[] = planSteps(ops);
-  for (const [phase, list] of [['commands', job.wo.commands], ['post_verify', job.wo.post_verify]] as const) {
-    for (const c of list) steps.push({ step: `${phase}: ${commandText(c)}`, cmd: commandText(c), verdict: 'unknown' });
-  }
-  for (const t of job.wo.tests) steps.push({ step: `test '${t.name}': ${commandText(t.command)}`, cmd: commandText(t.command), verdict: 'unknown' });
-  return steps;
+  return [...planSteps(ops), ...commandSteps(job.wo)];
 }
 
 /** The plan of a transaction WO, computed without changing anything. */

@@ -47,6 +47,10 @@ export interface PlanStep {
   cmd?: string;
   verdict: 'will change' | 'no change' | 'unknown';
   diff?: string;
+  /** A command step of a held WO's plan: what policy says of this command alone (from `analyzeCommand`). */
+  policy?: 'allowed' | 'held';
+  /** That command's policy reasons (empty when allowed). */
+  why?: string[];
 }
 
 export interface AttemptSummary {
@@ -78,6 +82,8 @@ export interface WoRecord {
   /** The file's original name in the inbox. */
   source_name: string;
   rolled_back: boolean;
+  /** A failed attempt rolled back to this snapshot: `g/backups/<wo_id>/`, or `record` (the in-record snapshot). */
+  rolled_back_to?: string;
   dry_run: boolean;
   given_up?: boolean;
   idempotent?: boolean;
@@ -88,7 +94,10 @@ export interface WoRecord {
   error?: { code: ErrorCode; message: string; details?: { path: string; message: string }[] };
   warnings: string[];
   hold_reasons?: string[];
+  /** Held: the dry-run plan computed at hold time; succeeded: what changed; failed: what it attempted. */
   plan?: PlanStep[];
+  /** sha256 over the targets' state when the plan was computed (held WOs): approval re-plans if it differs. */
+  plan_sha256?: string;
   routed_ids?: string[];
   /** exec WO without `paths`: its command effects cannot be rolled back. */
   unrollbackable?: boolean;

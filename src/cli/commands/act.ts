@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { paint, printable, printJson, rootOf, statusColor, withRoot } from '../common.js';
 import { layout } from '../../layout.js';
-import { CheckFailed, UsageError } from '../../errors.js';
+import { CheckFailed, HeldOrDown, TimedOut, UsageError } from '../../errors.js';
 import { daemonState } from '../../daemon/status.js';
 import { sendControl } from '../../daemon/control.js';
 import { sameProcess } from '../../exec/proc.js';
@@ -46,7 +46,8 @@ export function register(program: Command, name: string): void {
     .option('--json', 'print the resulting record as JSON')
     .option('--timeout <s>', 'how long to wait for the daemon to answer', '120');
   if (action === 'rollback') cmd.option('--force', 'roll back even if the files changed since the WO ran');
-  cmd.action(async (id: string, opts: { root?: string; json?: boolean; force?: boolean; timeout: string }) => {
+  if (action === 'approve') cmd.option('--wait', 'follow the approved run to its end like submit --wait (exit 0 succeeded, 1 failed, 3 held, 4 timed out; --timeout bounds the wait too)');
+  cmd.action(async (id: string, opts: { root?: string; json?: boolean; force?: boolean; wait?: boolean; timeout: string }) => {
     const root = rootOf(opts);
     const L = layout(root);
     // A file at the record's path that wo did not write: no WO can have that id; say so plainly.
@@ -64,9 +65,42 @@ export function register(program: Command, name: string): void {
     } else {
       rec = await actOffline(root, action, id, !!opts.force);
     }
+    if (action === 'approve') return approved(root, rec, d.running, opts);
     if (opts.json) return printJson(rec);
-    const note = !d.running && action === 'approve' ? ' (no daemon is running: it runs when the daemon starts)' : '';
-    process.stdout.write(`${action}: ${rec.wo_id} is now ${paint(rec.status, statusColor(rec.status))}${rec.error && rec.status !== 'succeeded' ? ` (${rec.error.code}: ${rec.error.message})` : ''}${note}\n`);
+    process.stdout.write(`${action}: ${rec.wo_id} is now ${paint(rec.status, statusColor(rec.status))}${rec.error && rec.status !== 'succeeded' ? ` (${rec.error.code}: ${rec.error.message})` : ''}\n`);
     if (action === 'retry') process.stdout.write(`  resubmitted as ${rec.file}\n`);
   });
+}
+
+/**
+ * Why: approval is for what runs — a WO whose files changed since it was held stays held with its new plan
+ * (shown, exit 3); `--wait` then follows the run like `submit --wait`.
+ */
+async function approved(root: string, rec: WoRecord, running: boolean, opts: { json?: boolean; wait?: boolean; timeout: string }): Promise<void> {
+  if (rec.status === 'awaiting_approval') {
+    if (opts.json) printJson(rec);
+    else {
+      const { renderPlan } = await import('./show.js');
+      process.stdout.write(`approve: ${rec.wo_id} is still ${paint('awaiting_approval', 'yellow')}\n${renderPlan(rec).join('\n')}\n`);
+    }
+    throw new HeldOrDown(`${rec.wo_id} was not approved: ${rec.hold_reasons?.[0] ?? 'it is still held'} (wo show ${rec.wo_id})`);
+  }
+  if (!opts.wait) {
+    if (opts.json) return printJson(rec);
+    const note = !running ? ' (no daemon is running: it runs when the daemon starts)' : '';
+    process.stdout.write(`approve: ${rec.wo_id} is now ${paint(rec.status, statusColor(rec.status))}${note}\n`);
+    return;
+  }
+  if (!running) throw new HeldOrDown(`${rec.wo_id} is approved, but no daemon is running to run it; start one with 'wo daemon --root ${root}'`);
+  const { followWo } = await import('../follow.js');
+  const since = rec.times.approved ?? new Date().toISOString();
+  const r = await followWo(root, rec.wo_id, { timeoutMs: Number(opts.timeout) * 1000, since, sha256: rec.sha256, quiet: !!opts.json });
+  const end = r.rec;
+  if (opts.json) printJson({ wo_id: rec.wo_id, status: end?.status ?? null, record: end ?? null, timed_out: r.timedOut });
+  else if (end) process.stderr.write(`${rec.wo_id} ${paint(end.status, statusColor(end.status))}${end.error ? ` (${end.error.code}: ${end.error.message})` : ''}\n`);
+  if (r.timedOut) throw new TimedOut(`${rec.wo_id} did not finish within ${opts.timeout} s (it is ${end?.status ?? 'not started'}; wo show ${rec.wo_id})`);
+  if (!end) throw new CheckFailed(`${rec.wo_id}: ${r.refused ? `${r.refused.code}: ${r.refused.message}` : 'no record of the run'}`);
+  if (end.status === 'succeeded') return;
+  if (end.status === 'awaiting_approval') throw new HeldOrDown(`${rec.wo_id} is held again: ${end.hold_reasons?.join('; ') ?? ''}`);
+  throw new CheckFailed(`${rec.wo_id} ${end.status}${end.error ? `: ${end.error.code}: ${end.error.message}` : ''}`);
 }
