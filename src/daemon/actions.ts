@@ -25,7 +25,6 @@ export const MAX_REASON_CHARS = 1000;
 export function cleanReason(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new UsageError(`the reason must be a string, got ${Array.isArray(value) ? 'an array' : typeof value}`);
-  // eslint-disable-next-line no-control-regex
   const text = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
   if (text.length > MAX_REASON_CHARS) throw new UsageError(`the reason is ${text.length} characters; at most ${MAX_REASON_CHARS}`);
   return text || undefined;
