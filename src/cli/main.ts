@@ -18,6 +18,8 @@ export const COMMANDS: Record<string, { module: string; summary: string; hidden?
   retry: { module: './commands/act.js', summary: 'run a failed, rejected or cancelled WO again' },
   cancel: { module: './commands/act.js', summary: 'cancel a WO (kills its running command group, rolls back)' },
   rollback: { module: './commands/act.js', summary: 'undo a succeeded WO from its snapshot' },
+  pause: { module: './commands/pause.js', summary: 'stop claiming new WOs (every lane or --lane L) without stopping the daemon' },
+  resume: { module: './commands/pause.js', summary: 'claim again after wo pause' },
   canary: { module: './commands/canary.js', summary: 'end-to-end self-test through the running daemon' },
   guardrail: { module: './commands/guardrail.js', summary: 'run the guardrail now, or protect a path' },
   doctor: { module: './commands/doctor.js', summary: 'preflight checks with the fix for each problem' },

@@ -2,7 +2,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CheckFailed, UsageError } from '../errors.js';
-import { TERMINAL, type WoRecord } from '../state/record.js';
+import { TERMINAL, type OperatorAction, type WoRecord } from '../state/record.js';
 import { currentSha256, restoreSnapshot, snapshotOf } from '../snapshot/backup.js';
 import { emit, logRollback, newRecord, type Runtime } from './runtime.js';
 import { afterCommit, clearIntent, crashPoint, transition, writeIntent } from './journal.js';
@@ -10,6 +10,41 @@ import type { Scheduler } from './scheduler.js';
 
 export const ACTIONS = ['approve', 'reject', 'retry', 'cancel', 'rollback'] as const;
 export type Action = (typeof ACTIONS)[number];
+export type Channel = OperatorAction['by']['channel'];
+
+/** Who acts and why (recorded in the record's `actions`); `force` applies to rollback. */
+export interface ActOptions {
+  force?: boolean;
+  reason?: string;
+  by?: OperatorAction['by'];
+}
+
+export const MAX_REASON_CHARS = 1000;
+
+/** Why: a reason is free text from a person: one printable line, bounded; empty means none; anything else is a usage error. */
+export function cleanReason(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new UsageError(`the reason must be a string, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+  const text = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
+  if (text.length > MAX_REASON_CHARS) throw new UsageError(`the reason is ${text.length} characters; at most ${MAX_REASON_CHARS}`);
+  return text || undefined;
+}
+
+/** The uid this process runs as (-1 where there are no uids). */
+export function ownUid(): number {
+  return typeof process.getuid === 'function' ? process.getuid() : -1;
+}
+
+/** Why: the one place an operator action entry is made, so every channel records the same fields. */
+export function actionEntry(action: OperatorAction['action'], now: Date, opts: ActOptions): OperatorAction {
+  const reason = cleanReason(opts.reason);
+  return { action, ts: now.toISOString(), by: opts.by ?? { uid: ownUid(), channel: 'cli' }, ...(reason ? { reason } : {}) };
+}
+
+/** The entry in words for messages: ` (wo reject): reason` or ` (dashboard/API): reason`. */
+function said(entry: OperatorAction): string {
+  return `${entry.by.channel === 'http' ? ' (dashboard/API)' : ` (wo ${entry.action})`}${entry.reason ? `: ${entry.reason}` : ''}`;
+}
 
 export interface ActionEnv {
   rt: Runtime;
@@ -19,12 +54,6 @@ export interface ActionEnv {
   admit?: (file: string, name: string, lane: string, received: string, approved: boolean) => Promise<void>;
   /** Wait until a running WO has ended (cancel). */
   waitTerminal?: (id: string) => Promise<WoRecord | undefined>;
-}
-
-async function recordOf(rt: Runtime, id: string): Promise<WoRecord> {
-  const rec = await rt.store.read(id);
-  if (!rec) throw new CheckFailed(`no WO with id ${id} (no g/followup/state/${id}.json)`);
-  return rec;
 }
 
 /** A WO's record; a claimed WO still waiting in the queue (no record yet) gets a fresh `queued` one. */
@@ -40,13 +69,30 @@ function wrongState(rec: WoRecord, action: Action, allowed: string): CheckFailed
   return new CheckFailed(`cannot ${action} ${rec.wo_id}: it is ${rec.status}; ${action} applies to ${allowed} WOs`);
 }
 
-/** Perform an action; returns the record after it. */
-export async function act(env: ActionEnv, action: Action, id: string, opts: { force?: boolean } = {}): Promise<WoRecord> {
+/**
+ * A running WO's attempt writes its own record to the end, so a cancel's entry is added once it has ended
+ * (read, append, write: nothing else writes that record then).
+ */
+async function appendAfterEnd(rt: Runtime, id: string, entry: OperatorAction, ended: WoRecord | undefined): Promise<WoRecord> {
+  const rec = (await rt.store.read(id)) ?? ended;
+  if (!rec) throw new CheckFailed(`no WO with id ${id} (no g/followup/state/${id}.json)`);
+  if (!(rec.actions ?? []).some((a) => a.ts === entry.ts && a.action === entry.action)) {
+    rec.actions = [...(rec.actions ?? []), entry];
+    await rt.store.write(rec);
+  }
+  return rec;
+}
+
+/** Perform an action; returns the record after it. Every action appends who/when/why to the record's `actions`. */
+export async function act(env: ActionEnv, action: Action, id: string, opts: ActOptions = {}): Promise<WoRecord> {
   const { rt } = env;
+  const entry = actionEntry(action, rt.now(), opts);
   // An attempt that is ending writes its record before it moves its file: act on the settled state.
   if (action !== 'cancel') await env.scheduler?.settled(id);
   const rec = await currentRecord(env, id);
   const abs = path.resolve(rt.L.root, rec.file);
+  // In memory until the action's own durable write (a refused action writes nothing).
+  rec.actions = [...(rec.actions ?? []), entry];
   switch (action) {
     case 'approve': {
       if (rec.status !== 'awaiting_approval') throw wrongState(rec, action, 'held (awaiting_approval)');
@@ -72,7 +118,7 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: { fo
     case 'reject': {
       if (rec.status !== 'awaiting_approval' && rec.status !== 'queued') throw wrongState(rec, action, 'held or queued');
       if (env.scheduler?.has(id) && !env.scheduler.dequeue(id)) throw new CheckFailed(`cannot reject ${id}: it is running now; use wo cancel`);
-      const message = 'rejected by an operator (wo reject)';
+      const message = `rejected by an operator${said(entry)}`;
       rec.error = { code: 'POLICY_REFUSED', message };
       rec.times.finished = rt.now().toISOString();
       await transition(rt, rec, 'rejected', {
@@ -86,9 +132,9 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: { fo
     }
     case 'cancel': {
       if (TERMINAL.has(rec.status)) throw wrongState(rec, action, 'queued, held or running');
-      if (env.scheduler?.abort(id, 'cancel')) return (await env.waitTerminal?.(id)) ?? (await recordOf(rt, id));
+      if (env.scheduler?.abort(id, 'cancel')) return appendAfterEnd(rt, id, entry, await env.waitTerminal?.(id));
       env.scheduler?.dequeue(id);
-      rec.error = { code: 'CANCELLED', message: 'cancelled by an operator before it ran' };
+      rec.error = { code: 'CANCELLED', message: `cancelled by an operator before it ran${entry.reason ? `: ${entry.reason}` : ''}` };
       rec.times.finished = rt.now().toISOString();
       await transition(rt, rec, 'cancelled', {
         name: 'operator-cancel',
@@ -128,12 +174,37 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: { fo
           if (now !== f.after_sha256) changed.push(f.path);
         }
         if (changed.length && !opts.force) throw new UsageError(`refusing to roll back ${id}: these files changed since it ran: ${changed.join(', ')} (use --force to roll back anyway)`);
-        return revert(rt, rec, `wo rollback${opts.force ? ' --force' : ''}`, 'cli');
+        return revert(rt, rec, `wo rollback${opts.force ? ' --force' : ''}${entry.by.channel === 'http' ? ' (dashboard/API)' : ''}${entry.reason ? `: ${entry.reason}` : ''}`, 'cli');
       };
       const paths = manifest.entries.map((e) => e.abs);
       return env.scheduler ? env.scheduler.withPaths(paths, doIt) : doIt();
     }
   }
+}
+
+/** What `wo cancel --all` did: the WOs cancelled and those that could not be. */
+export interface CancelAllResult {
+  cancelled: WoRecord[];
+  failed: { wo_id: string; message: string }[];
+}
+
+/**
+ * Cancel every queued and running WO (of one lane): inside the daemon from the scheduler, with the daemon down
+ * the records still `queued` (a `running` one is a crashed attempt: the next start recovers and rolls it back).
+ */
+export async function cancelAll(env: ActionEnv, opts: ActOptions & { lane?: string }): Promise<CancelAllResult> {
+  const inLane = (lane: string) => !opts.lane || lane === opts.lane;
+  const ids = env.scheduler
+    ? env.scheduler.jobs().filter((j) => inLane(j.lane)).map((j) => j.id)
+    : (await env.rt.store.list()).filter((r) => r.status === 'queued' && inLane(r.lane)).map((r) => r.wo_id);
+  const unique = [...new Set(ids)];
+  const out: CancelAllResult = { cancelled: [], failed: [] };
+  const results = await Promise.allSettled(unique.map((id) => act(env, 'cancel', id, opts)));
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') out.cancelled.push(r.value);
+    else out.failed.push({ wo_id: unique[i]!, message: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+  });
+  return out;
 }
 
 /**

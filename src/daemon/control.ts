@@ -9,19 +9,39 @@ import crypto from 'node:crypto';
 import { CheckFailed, HeldOrDown, TimedOut, UsageError } from '../errors.js';
 import { readJson, writeJsonAtomic } from '../util/fsx.js';
 import type { WoRecord } from '../state/record.js';
-import { ACTIONS, type Action } from './actions.js';
+import { ACTIONS, MAX_REASON_CHARS, type CancelAllResult } from './actions.js';
+import type { PauseState } from './pause.js';
+import { LANE_RE } from '../config/schema.js';
+
+/** What the control channel carries: the WO actions, plus pause/resume of claiming. */
+export const CONTROL_ACTIONS = [...ACTIONS, 'pause', 'resume'] as const;
+export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
 export interface ControlRequest {
-  action: Action;
-  wo_id: string;
+  action: ControlAction;
+  /** Every WO action but `cancel` with `all`. */
+  wo_id?: string;
   force?: boolean;
+  /** Why (stored in the record's `actions`). */
+  reason?: string;
+  /** The sender's uid (informational: the daemon records the request file's owner). */
+  uid?: number;
+  /** `cancel --all`: every queued and running WO (of `lane`). */
+  all?: boolean;
+  /** pause/resume one lane; `cancel --all` of one lane. */
+  lane?: string;
 }
 
 export interface ControlReply {
   ok: boolean;
   record?: WoRecord;
+  paused?: PauseState;
+  cancelled?: CancelAllResult;
   error?: { kind: 'usage' | 'check' | 'other'; message: string };
 }
+
+/** The answer a handled request gets (besides ok). */
+export type ControlAnswer = Pick<ControlReply, 'record' | 'paused' | 'cancelled'>;
 
 /** The control folder of a run dir. */
 export function controlDir(runDir: string): string {
@@ -35,13 +55,20 @@ const ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 export function requestProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
   const v = value as Record<string, unknown>;
-  if (!ACTIONS.includes(v.action as Action)) return `has action ${JSON.stringify(v.action) ?? 'undefined'}; expected one of ${ACTIONS.join(', ')}`;
-  if (typeof v.wo_id !== 'string' || !ID_RE.test(v.wo_id)) return `has wo_id ${JSON.stringify(v.wo_id) ?? 'undefined'}; expected letters, digits, . _ - (at most 128)`;
+  if (!CONTROL_ACTIONS.includes(v.action as ControlAction)) return `has action ${JSON.stringify(v.action) ?? 'undefined'}; expected one of ${CONTROL_ACTIONS.join(', ')}`;
+  const needsId = (ACTIONS as readonly string[]).includes(v.action as string) && !(v.action === 'cancel' && v.all === true);
+  if (needsId || v.wo_id !== undefined) {
+    if (typeof v.wo_id !== 'string' || !ID_RE.test(v.wo_id)) return `has wo_id ${JSON.stringify(v.wo_id) ?? 'undefined'}; expected letters, digits, . _ - (at most 128)`;
+  }
   if (v.force !== undefined && typeof v.force !== 'boolean') return 'has a force that is not true or false';
+  if (v.all !== undefined && (v.all !== true || v.action !== 'cancel' || v.wo_id !== undefined)) return 'has "all", which only cancel takes, as true, without a wo_id';
+  if (v.lane !== undefined && (typeof v.lane !== 'string' || !LANE_RE.test(v.lane) || !(v.action === 'pause' || v.action === 'resume' || v.all === true))) return 'has a lane that is not a lane name or does not apply (pause, resume, cancel --all)';
+  if (v.reason !== undefined && (typeof v.reason !== 'string' || v.reason.length > MAX_REASON_CHARS * 4)) return 'has a reason that is not a string (or is far too long)';
+  if (v.uid !== undefined && !Number.isSafeInteger(v.uid)) return 'has a uid that is not an integer';
   return undefined;
 }
 
-type Read = { kind: 'gone' } | { kind: 'ok'; req: ControlRequest } | { kind: 'bad'; why: string; file: boolean };
+type Read = { kind: 'gone' } | { kind: 'ok'; req: ControlRequest; owner: number } | { kind: 'bad'; why: string; file: boolean };
 
 /** Read one request without following links or blocking on a FIFO. */
 async function readRequest(file: string): Promise<Read> {
@@ -66,7 +93,7 @@ async function readRequest(file: string): Promise<Read> {
       return { kind: 'bad', why: err instanceof SyntaxError ? 'is not JSON' : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, file: true };
     }
     const why = requestProblem(value);
-    return why ? { kind: 'bad', why, file: true } : { kind: 'ok', req: value as ControlRequest };
+    return why ? { kind: 'bad', why, file: true } : { kind: 'ok', req: value as ControlRequest, owner: st.uid };
   } catch (err) {
     return { kind: 'bad', why: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, file: true };
   } finally {
@@ -74,8 +101,11 @@ async function readRequest(file: string): Promise<Read> {
   }
 }
 
-/** Daemon side: watch for requests and answer each once; a bad one is answered or moved aside once, logged once. */
-export function serveControl(runDir: string, handle: (req: ControlRequest) => Promise<WoRecord>, log: (msg: string) => void): { close(): void; poke(): void } {
+/**
+ * Daemon side: watch for requests and answer each once; a bad one is answered or moved aside once, logged once.
+ * `owner` is the request file's owner uid: who acted (the folder is 0700, so it cannot be claimed falsely).
+ */
+export function serveControl(runDir: string, handle: (req: ControlRequest, owner: number) => Promise<ControlAnswer>, log: (msg: string) => void): { close(): void; poke(): void } {
   const dir = controlDir(runDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const inFlight = new Set<string>();
@@ -103,7 +133,7 @@ export function serveControl(runDir: string, handle: (req: ControlRequest) => Pr
     }
     let reply: ControlReply;
     try {
-      reply = { ok: true, record: await handle(got.req) };
+      reply = { ok: true, ...(await handle(got.req, got.owner)) };
     } catch (err) {
       const kind = err instanceof UsageError ? 'usage' : err instanceof CheckFailed ? 'check' : 'other';
       reply = { ok: false, error: { kind, message: err instanceof Error ? err.message : String(err) } };

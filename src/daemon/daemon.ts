@@ -15,8 +15,9 @@ import { runJob } from './lifecycle.js';
 import { Scheduler } from './scheduler.js';
 import { Intake, type Claimed } from './intake.js';
 import { recoverAll } from './recover.js';
-import { act, type Action } from './actions.js';
+import { act, cancelAll, ownUid, actionEntry, type Action, type ActOptions } from './actions.js';
 import { serveControl } from './control.js';
+import { applyPause, isPaused, pauseView, pauseWords, readPause, writePause, type PauseState } from './pause.js';
 import { buildStatus, type DaemonInfo } from './status.js';
 import type { Logger, Runtime } from './runtime.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
@@ -114,6 +115,13 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
 
   let paused: string | null = null;
   let stopping = false;
+  // The operator's brake (wo pause/resume): read before anything is claimed.
+  const readPaused = await readPause(L);
+  if (readPaused.problem) log.warn({ file: 'g/run/paused.json' }, `${readPaused.problem}: claiming is not paused (wo pause / wo resume rewrite it)`);
+  let pause: PauseState = readPaused.state;
+  if (pauseWords(pause)) log.warn(pauseView(pause), `claiming is paused for ${pauseWords(pause)} (g/run/paused.json): wo resume to claim again`);
+  const pausedMetric = () => metrics.paused(Object.fromEntries([...new Set([...config.lanes, ...pause.lanes])].map((l) => [l, isPaused(pause, l)])));
+  pausedMetric();
   const hooks: Runtime['hooks'] = {};
   const rt: Runtime = { L, config: () => config, store: new StateStore(L.state), telemetry, log, now: () => new Date(), hooks };
 
@@ -201,7 +209,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
 
   const intake = new Intake({
     rt,
-    paused: () => paused !== null || stopping,
+    paused: (lane) => paused !== null || stopping || isPaused(pause, lane),
     onClaimed: (batch: Claimed[]) => {
       for (const c of batch) void admitOne(c.file, c.name, c.lane, c.received, false);
     },
@@ -241,8 +249,34 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
 
   // Actions (CLI control channel and HTTP).
   const waitTerminal = (id: string) => new Promise<WoRecord | undefined>((resolve) => (waiters.get(id) ?? waiters.set(id, []).get(id)!).push(resolve));
-  const doAction = (action: Action, id: string, force = false) => act({ rt, scheduler, admit: admitOne, waitTerminal }, action, id, { force });
-  const control = serveControl(L.run, (req) => doAction(req.action, req.wo_id, req.force), (m) => log.warn(m));
+  const actEnv = () => ({ rt, scheduler, admit: admitOne, waitTerminal });
+  const doAction = (action: Action, id: string, opts: ActOptions) => act(actEnv(), action, id, opts);
+  // Pause/resume: one at a time (read-modify-write of g/run/paused.json), durable before it takes effect.
+  let pauseChain: Promise<unknown> = Promise.resolve();
+  const setPause = (pauseIt: boolean, opts: ActOptions & { lane?: string }): Promise<PauseState> => {
+    const next = pauseChain.then(async () => {
+      const state = applyPause(pause, pauseIt, opts.lane, actionEntry(pauseIt ? 'pause' : 'resume', rt.now(), opts));
+      await writePause(L, state);
+      pause = state;
+      pausedMetric();
+      const words = pauseWords(state);
+      log.info({ ...pauseView(state), by: state.last?.by, reason: state.last?.reason }, words ? `claiming paused for ${words}` : 'claiming resumed for every lane');
+      if (!pauseIt) intake.kickAll();
+      return state;
+    });
+    pauseChain = next.catch(() => {});
+    return next;
+  };
+  const control = serveControl(
+    L.run,
+    async (req, owner) => {
+      const opts = { by: { uid: owner, channel: 'cli' as const }, ...(req.reason !== undefined ? { reason: req.reason } : {}), ...(req.lane !== undefined ? { lane: req.lane } : {}) };
+      if (req.action === 'pause' || req.action === 'resume') return { paused: await setPause(req.action === 'pause', opts) };
+      if (req.action === 'cancel' && req.all) return { cancelled: await cancelAll(actEnv(), opts) };
+      return { record: await doAction(req.action, req.wo_id!, { ...opts, force: req.force }) };
+    },
+    (m) => log.warn(m),
+  );
   releases.add('control', () => control.close());
 
   await guardrail.start();
@@ -256,7 +290,11 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       store: rt.store,
       telemetry,
       metrics,
-      actions: { approve: (id) => doAction('approve', id), reject: (id) => doAction('reject', id), cancel: (id) => doAction('cancel', id) },
+      actions: (() => {
+        const by = { uid: ownUid(), channel: 'http' as const };
+        const a = (action: Action) => (id: string, o: { reason?: string; force?: boolean } = {}) => doAction(action, id, { ...o, by });
+        return { approve: a('approve'), reject: a('reject'), cancel: a('cancel'), retry: a('retry'), rollback: a('rollback'), pause: (p: { pause: boolean; lane?: string; reason?: string }) => setPause(p.pause, { ...p, by }) };
+      })(),
       status: () => buildStatus(L.root),
       readiness: async () => {
         const checks = [
@@ -265,7 +303,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
           { name: 'disk', ok: paused === null, ...(paused ? { detail: paused } : {}) },
           { name: 'folders', ok: await fsp.access(L.state, fs.constants.W_OK).then(() => true, () => false) },
         ];
-        return { ok: checks.every((c) => c.ok), checks };
+        return { ok: checks.every((c) => c.ok), checks, paused: pauseView(pause) };
       },
       log: (msg, extra) => log.info(extra ?? {}, msg),
     });
@@ -295,6 +333,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       const next = await loadConfig(root);
       const guardChanged = JSON.stringify([config.guardrail, config.notify]) !== JSON.stringify([next.guardrail, next.notify]);
       config = next;
+      pausedMetric();
       log.info({ why }, 'config reloaded');
       if (guardChanged) {
         // The guardrail reads its config at creation: replace it (the release closes whichever is current).

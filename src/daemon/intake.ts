@@ -45,8 +45,8 @@ export interface IntakeDeps {
   rt: Runtime;
   /** Claimed files, in arrival order, once their claim is durable. */
   onClaimed: (batch: Claimed[]) => void;
-  /** Claiming is paused (disk floor, shutdown). */
-  paused: () => boolean;
+  /** Claiming is paused for this lane (disk floor, shutdown, wo pause). */
+  paused: (lane: string) => boolean;
   /** A non-regular file or similar found in a lane: refuse it. */
   onStrange: (file: string, name: string, lane: string, why: string) => Promise<void>;
 }
@@ -193,7 +193,7 @@ export class Intake {
   }
 
   private async scanOnce(lane: string): Promise<void> {
-    if (this.closed || this.d.paused()) return;
+    if (this.closed || this.d.paused(lane)) return;
     const dir = path.join(this.L.inbox, lane);
     if (!(await this.laneSafe(lane, dir).catch(() => false))) return;
     const names = await fsp.readdir(dir);
@@ -203,7 +203,7 @@ export class Intake {
     const procDir = path.join(this.L.processing, lane);
     let procReady = false;
     for (const name of names) {
-      if (this.closed || this.d.paused()) break;
+      if (this.closed || this.d.paused(lane)) break;
       const src = path.join(dir, name);
       let st: fs.Stats;
       try {

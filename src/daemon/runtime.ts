@@ -96,6 +96,7 @@ export function newRecord(rt: Runtime, job: Job, prev: WoRecord | undefined): Wo
     tests: [],
     warnings: job.warnings,
     ...(Object.keys(job.wo.extra).length ? { extra: job.wo.extra } : {}),
+    ...(prev?.actions?.length ? { actions: prev.actions } : {}),
   };
 }
 

@@ -65,6 +65,11 @@ export class Scheduler {
     return this.running.has(id) || this.queue.some((j) => j.id === id);
   }
 
+  /** Every job queued or running, with its lane (`wo cancel --all`). */
+  jobs(): { id: string; lane: string; running: boolean }[] {
+    return [...[...this.running.values()].map((r) => ({ id: r.job.id, lane: r.job.lane, running: true })), ...this.queue.map((j) => ({ id: j.id, lane: j.lane, running: false }))];
+  }
+
   /** Start whatever may start now. */
   pump(): void {
     if (this.stopping) return;

@@ -7,6 +7,7 @@ import { readLock } from './lock.js';
 import { laneFolderProblem } from './intake.js';
 import { StateStore } from '../state/store.js';
 import { STATUSES, type WoRecord } from '../state/record.js';
+import { pauseView, readPause } from './pause.js';
 
 export interface DaemonInfo {
   pid: number;
@@ -96,18 +97,21 @@ async function pending(L: Layout): Promise<{ inbox: number; processing: number }
 /** Build the whole status report. */
 export async function buildStatus(root: string, opts: { limit?: number } = {}) {
   const L = layout(root);
-  const [daemon, { records: recs, unreadable }, guardrail, files, ignored] = await Promise.all([
+  const [daemon, { records: recs, unreadable }, guardrail, files, ignored, pause] = await Promise.all([
     daemonState(L),
     new StateStore(L.state).scan(),
     import('../guardrail/index.js').then((g) => g.readHealth(L.root)).catch(() => undefined),
     pending(L),
     ignoredLanes(L),
+    readPause(L),
   ]);
   const counts: Record<string, number> = Object.fromEntries(STATUSES.map((s) => [s, 0]));
   for (const r of recs) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return {
     daemon,
     guardrail: guardrail ?? { healthy: null, checked_at: null, note: 'the guardrail has not run on this root yet' },
+    /** Claiming paused by an operator (wo pause; g/run/paused.json), whether or not the daemon runs. */
+    paused: { ...pauseView(pause.state), ...(pause.state.last ? { last: pause.state.last } : {}), ...(pause.problem ? { problem: pause.problem } : {}) },
     counts,
     pending: files,
     wos: recs.slice(0, opts.limit ?? 20).map(summary),

@@ -48,6 +48,8 @@ export interface Metrics {
   queueDepth(n: number): void;
   /** Protected components currently drifted (gauge wo_guardrail_drift). */
   drift(n: number): void;
+  /** Claiming paused (wo pause) per lane: gauge wo_paused{lane} 1 paused, 0 claiming; replaces the previous set. */
+  paused(lanes: Record<string, boolean>): void;
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -80,6 +82,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const stages = new Histogram({ name: 'wo_stage_duration_seconds', help: 'time spent in each WO stage', labelNames: ['stage'], buckets: SECONDS_BUCKETS, registers: [registry] });
   const queue = new Gauge({ name: 'wo_queue_depth', help: 'WOs claimed or queued and not yet running', registers: [registry] });
   const drift = new Gauge({ name: 'wo_guardrail_drift', help: 'protected components currently drifted', registers: [registry] });
+  const pausedGauge = new Gauge({ name: 'wo_paused', help: 'claiming paused by an operator (wo pause): 1 paused, 0 claiming, per lane', labelNames: ['lane'], registers: [registry] });
   const holdDir = opts.holdDir;
   const awaiting: Gauge<string> = new Gauge({
     name: 'wo_awaiting_approval',
@@ -111,6 +114,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     stageDuration,
     queueDepth: (n) => queue.set(n),
     drift: (n) => drift.set(n),
+    paused: (lanes) => {
+      pausedGauge.reset();
+      for (const [lane, p] of Object.entries(lanes)) pausedGauge.set({ lane }, p ? 1 : 0);
+    },
     render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
 }

@@ -10,15 +10,28 @@ import { readBody } from './body.js';
 import { serveEvents } from './sse.js';
 import { PAGE_CSP, PAGE_HTML } from './page.js';
 
+/** What an action request may carry in its JSON body: a reason (every action), force (rollback). */
+export interface ActBody {
+  reason?: string;
+  force?: boolean;
+}
+
+/** The operator actions the API calls (the daemon records channel http and its own uid as who acted). */
 export interface Actions {
-  approve(id: string): Promise<WoRecord>;
-  reject(id: string): Promise<WoRecord>;
-  cancel(id: string): Promise<WoRecord>;
+  approve(id: string, body?: ActBody): Promise<WoRecord>;
+  reject(id: string, body?: ActBody): Promise<WoRecord>;
+  cancel(id: string, body?: ActBody): Promise<WoRecord>;
+  retry?(id: string, body?: ActBody): Promise<WoRecord>;
+  rollback?(id: string, body?: ActBody): Promise<WoRecord>;
+  /** Pause or resume claiming (every lane, or one); returns the new state. */
+  pause?(p: { pause: boolean; lane?: string; reason?: string }): Promise<{ all: boolean; lanes: string[] }>;
 }
 
 export interface Readiness {
   ok: boolean;
   checks: { name: string; ok: boolean; detail?: string }[];
+  /** Claiming paused by an operator: still ready (the daemon runs; it just does not claim). */
+  paused?: { all: boolean; lanes: string[] };
 }
 
 /** What the routes need from the daemon. */
@@ -96,17 +109,58 @@ export function filterWos(recs: WoRecord[], q: ReturnType<typeof parseWoQuery>):
   return q.limit === null ? out : out.slice(0, q.limit);
 }
 
-async function act(ctx: Ctx): Promise<void> {
-  const [id, action] = ctx.params as [string, keyof Actions];
-  await readBody(ctx.req); // enforces the size bound; actions take no body
-  await recordOr404(ctx.deps.store, id);
+/** Why: an action's body is optional JSON; say exactly what is wrong with it (400) rather than ignore it. */
+export function parseBody(raw: Buffer, allowed: readonly string[]): Record<string, unknown> {
+  const text = raw.toString('utf8').trim();
+  if (!text) return {};
+  let v: unknown;
   try {
-    sendJson(ctx.res, 200, await ctx.deps.actions[action](id));
+    v = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'the request body is not JSON (send {"reason": "..."} or nothing)');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, 'the request body must be a JSON object');
+  const o = v as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !allowed.includes(k));
+  if (unknown.length) throw new HttpError(400, `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; this request takes ${allowed.map((k) => JSON.stringify(k)).join(', ')}`);
+  if (o.reason !== undefined && o.reason !== null && typeof o.reason !== 'string') throw new HttpError(400, '"reason" must be a string');
+  if (o.force !== undefined && typeof o.force !== 'boolean') throw new HttpError(400, '"force" must be true or false');
+  if (o.lane !== undefined && typeof o.lane !== 'string') throw new HttpError(400, '"lane" must be a string');
+  return o;
+}
+
+/** Errors of the action layer as HTTP: wrong state ⇒ 409, bad input ⇒ 400. */
+async function asHttp<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
   } catch (err) {
     if (err instanceof CheckFailed) throw new HttpError(409, err.message);
     if (err instanceof UsageError) throw new HttpError(400, err.message);
     throw err;
   }
+}
+
+type WoAction = 'approve' | 'reject' | 'retry' | 'cancel' | 'rollback';
+
+async function act(ctx: Ctx): Promise<void> {
+  const [id, action] = ctx.params as [string, WoAction];
+  const body = parseBody(await readBody(ctx.req), action === 'rollback' ? ['reason', 'force'] : ['reason']);
+  await recordOr404(ctx.deps.store, id);
+  const run = ctx.deps.actions[action];
+  if (!run) throw new HttpError(404, `${action} is not available here`);
+  const opts: ActBody = { ...(typeof body.reason === 'string' ? { reason: body.reason } : {}), ...(body.force === true ? { force: true } : {}) };
+  sendJson(ctx.res, 200, await asHttp(() => run(id, opts)));
+}
+
+/** POST /api/pause and /api/resume: `{"lane"?, "reason"?}` → `{"paused": {all, lanes}}`. */
+function pauseRoute(pause: boolean): Handler {
+  return async (ctx) => {
+    const body = parseBody(await readBody(ctx.req), ['lane', 'reason']);
+    const run = ctx.deps.actions.pause;
+    if (!run) throw new HttpError(404, 'pausing is not available here');
+    const state = await asHttp(() => run({ pause, ...(typeof body.lane === 'string' ? { lane: body.lane } : {}), ...(typeof body.reason === 'string' ? { reason: body.reason } : {}) }));
+    sendJson(ctx.res, 200, { paused: { all: state.all, lanes: state.lanes } });
+  };
 }
 
 /** The record of `id`: 404 when there is none, 409 when a file that is not a wo record sits at its path. */
@@ -143,8 +197,9 @@ export const ROUTES: Route[] = [
     methods: {
       GET: async ({ res, deps }) => {
         const r = await deps.readiness();
-        if (r.ok) sendJson(res, 200, { ok: true, checks: r.checks });
-        else sendJson(res, 503, { ok: false, failing: r.checks.filter((c) => !c.ok), checks: r.checks });
+        const paused = r.paused ? { paused: r.paused } : {};
+        if (r.ok) sendJson(res, 200, { ok: true, ready: true, ...paused, checks: r.checks });
+        else sendJson(res, 503, { ok: false, ready: false, failing: r.checks.filter((c) => !c.ok), ...paused, checks: r.checks });
       },
     },
   },
@@ -181,7 +236,9 @@ export const ROUTES: Route[] = [
       },
     },
   },
-  { pattern: new RegExp(`^/api/wos/${ID}/(approve|reject|cancel)$`), auth: true, methods: { POST: act } },
+  { pattern: new RegExp(`^/api/wos/${ID}/(approve|reject|retry|cancel|rollback)$`), auth: true, methods: { POST: act } },
+  { pattern: /^\/api\/pause$/, auth: true, methods: { POST: pauseRoute(true) } },
+  { pattern: /^\/api\/resume$/, auth: true, methods: { POST: pauseRoute(false) } },
   { pattern: /^\/api\/status$/, auth: true, methods: { GET: async ({ res, deps }) => sendJson(res, 200, await deps.status()) } },
   {
     pattern: /^\/api\/events$/,

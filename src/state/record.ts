@@ -53,6 +53,14 @@ export interface PlanStep {
   why?: string[];
 }
 
+/** Who acted on a WO (SPEC §9): every operator action appends one, kept across attempts. */
+export interface OperatorAction {
+  action: 'approve' | 'reject' | 'retry' | 'cancel' | 'rollback' | 'pause' | 'resume';
+  ts: string;
+  by: { uid: number; channel: 'cli' | 'http' };
+  reason?: string;
+}
+
 export interface AttemptSummary {
   attempt: number;
   status: Status;
@@ -116,6 +124,8 @@ export interface WoRecord {
    * start time, the marker every descendant carries in its environment (`WO_RUN`), and its cgroup when it has one.
    */
   running_command?: { pid: number; started_at: string; phase: Phase; cmd: string; index: number; proc_start?: string; marker?: string; cgroup?: string } | null;
+  /** Operator actions on this WO, oldest first (who, how, when, why). */
+  actions?: OperatorAction[];
   /** Fields the WO carried that the schema does not know (kept, listed as warnings). */
   extra?: Record<string, unknown>;
 }

@@ -41,6 +41,13 @@ export function renderStatus(r: Report): string {
       : `daemon   ${paint('not running', 'red')}${d.stale_lock ? ' (stale lock from a dead process: the next start takes it over)' : ''} — start it with: npm start (or wo daemon)`,
   );
   lines.push(`root     ${d.root}`);
+  const p = r.paused;
+  if (p.all || p.lanes.length) {
+    const what = p.all ? 'every lane' : `lane${p.lanes.length > 1 ? 's' : ''} ${p.lanes.map(printable).join(', ')}`;
+    const who = p.last ? ` (since ${p.last.ts}, uid ${p.last.by.uid} via ${p.last.by.channel}${p.last.reason ? `: ${printable(p.last.reason)}` : ''})` : '';
+    lines.push(`${paint('paused', 'yellow')}   claiming for ${what}${who}; new WOs wait in the inbox — wo resume${p.all ? '' : ' --lane L'} to claim again`);
+  }
+  if (p.problem) lines.push(`${paint('paused?', 'red')}  ${printable(p.problem)}: claiming is not paused`);
   const g = r.guardrail;
   const gState = g.healthy === null ? `${paint('unknown', 'gray')}${g.note ? ` (${g.note})` : ''}` : g.healthy ? paint('healthy', 'green') : paint(`drift (${g.drift?.length ?? 0})`, 'red');
   lines.push(`guardrail ${gState}${g.checked_at ? ` (last checked ${g.checked_at})` : ''}`);
