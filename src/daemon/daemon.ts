@@ -256,7 +256,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       store: rt.store,
       telemetry,
       metrics,
-      actions: { approve: (id) => doAction('approve', id), reject: (id) => doAction('reject', id), cancel: (id) => doAction('cancel', id) },
+      actions: { approve: (id) => doAction('approve', id), reject: (id) => doAction('reject', id), cancel: (id) => doAction('cancel', id), retry: (id) => doAction('retry', id), rollback: (id) => doAction('rollback', id) },
       status: () => buildStatus(L.root),
       readiness: async () => {
         const checks = [

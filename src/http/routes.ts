@@ -7,13 +7,15 @@ import type { Telemetry } from '../state/telemetry.js';
 import type { Metrics } from './metrics.js';
 import { HttpError } from './guard.js';
 import { readBody } from './body.js';
-import { serveEvents } from './sse.js';
-import { PAGE_CSP, PAGE_HTML } from './page.js';
+import { BACKLOG, recentEvents, serveEvents } from './sse.js';
+import { ASSETS, PAGE_CSP, readAsset } from './page.js';
 
 export interface Actions {
   approve(id: string): Promise<WoRecord>;
   reject(id: string): Promise<WoRecord>;
   cancel(id: string): Promise<WoRecord>;
+  retry(id: string): Promise<WoRecord>;
+  rollback(id: string): Promise<WoRecord>;
 }
 
 export interface Readiness {
@@ -122,17 +124,19 @@ const ID = '([A-Za-z0-9._-]{1,128})';
 /** Every route the server answers. */
 export const ROUTES: Route[] = [
   {
-    pattern: /^\/$/,
+    pattern: /^\/(?:dashboard\.js|dashboard\.css)?$/,
     auth: false,
     methods: {
-      GET: ({ res }) => {
+      GET: async ({ res, url }) => {
+        const asset = ASSETS[url.pathname]!;
+        const body = await readAsset(asset.file);
         res.writeHead(200, {
-          'Content-Type': 'text/html; charset=utf-8',
+          'Content-Type': asset.type,
           'Content-Security-Policy': PAGE_CSP,
           'X-Frame-Options': 'DENY',
-          'Content-Length': Buffer.byteLength(PAGE_HTML),
+          'Content-Length': body.length,
         });
-        res.end(PAGE_HTML);
+        res.end(body);
       },
     },
   },
@@ -181,7 +185,7 @@ export const ROUTES: Route[] = [
       },
     },
   },
-  { pattern: new RegExp(`^/api/wos/${ID}/(approve|reject|cancel)$`), auth: true, methods: { POST: act } },
+  { pattern: new RegExp(`^/api/wos/${ID}/(approve|reject|cancel|retry|rollback)$`), auth: true, methods: { POST: act } },
   { pattern: /^\/api\/status$/, auth: true, methods: { GET: async ({ res, deps }) => sendJson(res, 200, await deps.status()) } },
   {
     pattern: /^\/api\/events$/,
@@ -194,7 +198,8 @@ export const ROUTES: Route[] = [
           res.end();
           return;
         }
-        track(serveEvents(req, res, deps.telemetry.bus));
+        // The backlog is read and the live listener added in the same tick: no event is lost or sent twice.
+        track(serveEvents(req, res, deps.telemetry.bus, undefined, recentEvents(deps.telemetry.file, BACKLOG)));
       },
     },
   },
