@@ -81,9 +81,8 @@ const state = {
   detailKey: '',
   /** @type {(WoEvent & { backlog?: boolean })[]} */ events: [],
   live: false,
-  /** Events before the stream's `ready` message (or older than the connection) are the backlog. */
+  /** Events before the stream's `ready` message are the backlog (shown, not announced). */
   backlogDone: false,
-  openedAt: 0,
   /** @type {HTMLElement|null} the element that had focus when the drawer opened */ returnFocus: null,
 };
 
@@ -149,8 +148,11 @@ function duration(ms) {
   if (m < 60) return `${m}m ${String(Math.round(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
-/** @param {string} msg */
-function banner(msg) {
+let bannerKind = '';
+/** Show (or clear) the error line; a load error is cleared by the next good load, an action error stays until the next action. @param {string} msg @param {'load'|'action'} [kind] */
+function banner(msg, kind = 'load') {
+  if (!msg && kind === 'load' && bannerKind === 'action') return;
+  bannerKind = msg ? kind : '';
   const b = $('banner');
   b.textContent = msg;
   b.className = msg ? 'show' : '';
@@ -229,7 +231,8 @@ function connect() {
     setLive(true);
     state.events = [];
     state.backlogDone = false;
-    state.openedAt = Date.now();
+    // A server without the `ready` marker: everything in the first 2 s counts as backlog.
+    setTimeout(() => { state.backlogDone = true; }, 2000);
     schedule();
   };
   es.addEventListener('ready', () => {
@@ -244,7 +247,7 @@ function connect() {
     } catch {
       return;
     }
-    const backlog = !state.backlogDone && Date.parse(ev.ts ?? '') < state.openedAt - 1000;
+    const backlog = !state.backlogDone;
     state.events.unshift({ ...ev, backlog });
     if (state.events.length > MAX_EVENTS) state.events.length = MAX_EVENTS;
     renderEvents();
@@ -294,10 +297,10 @@ async function confirmed() {
   yes.disabled = true;
   try {
     await api(`/api/wos/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: reason ? { reason } : {} });
-    banner('');
+    banner('', 'action');
     announce(`${ACTION_WORDS[action]} ${id}: done`);
   } catch (e) {
-    banner(`${ACTION_WORDS[action]} ${id}: ${e instanceof Error ? e.message : String(e)}`);
+    banner(`${ACTION_WORDS[action]} ${id}: ${e instanceof Error ? e.message : String(e)}`, 'action');
   } finally {
     asking = null;
     dlg.close();
