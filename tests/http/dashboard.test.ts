@@ -234,12 +234,16 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
     const drawer = await noSideScroll(page);
     expect(drawer.scrollWidth).toBeLessThanOrEqual(drawer.innerWidth);
     expect((await page.locator('#drawer').boundingBox())!.width).toBeLessThanOrEqual(390);
+    const inner = await page.evaluate(() => { const d = document.getElementById('detail')!; return { scrollWidth: d.scrollWidth, clientWidth: d.clientWidth }; });
+    expect(inner.scrollWidth).toBeLessThanOrEqual(inner.clientWidth);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-390-drawer.png') });
     await page.keyboard.press('Escape');
     await page.locator('tr[data-id="WO-OK"]').click();
     await page.locator('#drawer pre.diff').waitFor();
     const diff = await noSideScroll(page);
     expect(diff.scrollWidth).toBeLessThanOrEqual(diff.innerWidth);
+    const inner2 = await page.evaluate(() => { const d = document.getElementById('detail')!; return { scrollWidth: d.scrollWidth, clientWidth: d.clientWidth }; });
+    expect(inner2.scrollWidth).toBeLessThanOrEqual(inner2.clientWidth);
     // the harness refuses a rollback of a WO that is no longer succeeded
     const rec = (await h.store.read('WO-OK'))!;
     await h.store.write({ ...rec, status: 'reverted' });
