@@ -119,27 +119,22 @@ async function recordOr404(store: StateStore, id: string): Promise<WoRecord> {
   return got.record;
 }
 
+/** The dashboard's files (page.ts), each with the page's CSP. */
+async function serveAsset({ res, url }: Ctx): Promise<void> {
+  const asset = ASSETS[url.pathname];
+  if (!asset) throw new HttpError(404, `no such route: ${url.pathname}`);
+  const body = await readAsset(asset.file);
+  res.writeHead(200, { 'Content-Type': asset.type, 'Content-Security-Policy': PAGE_CSP, 'X-Frame-Options': 'DENY', 'Content-Length': body.length });
+  res.end(body);
+}
+
 const ID = '([A-Za-z0-9._-]{1,128})';
 
 /** Every route the server answers. */
 export const ROUTES: Route[] = [
-  {
-    pattern: /^\/(?:dashboard\.js|dashboard\.css)?$/,
-    auth: false,
-    methods: {
-      GET: async ({ res, url }) => {
-        const asset = ASSETS[url.pathname]!;
-        const body = await readAsset(asset.file);
-        res.writeHead(200, {
-          'Content-Type': asset.type,
-          'Content-Security-Policy': PAGE_CSP,
-          'X-Frame-Options': 'DENY',
-          'Content-Length': body.length,
-        });
-        res.end(body);
-      },
-    },
-  },
+  { pattern: /^\/$/, auth: false, methods: { GET: serveAsset } },
+  { pattern: /^\/dashboard\.js$/, auth: false, methods: { GET: serveAsset } },
+  { pattern: /^\/dashboard\.css$/, auth: false, methods: { GET: serveAsset } },
   { pattern: /^\/healthz$/, auth: false, methods: { GET: ({ res }) => sendJson(res, 200, { ok: true }) } },
   {
     pattern: /^\/readyz$/,
