@@ -32,7 +32,7 @@ echo "$(basename "$TGZ"): $(du -k "$TGZ" | cut -f1) KiB, $(tar -tzf "$TGZ" | wc 
 step "tarball contents"
 LIST="$TMP/contents.txt"
 tar -tzf "$TGZ" | sed 's#^package/##' | sort >"$LIST"
-for f in package.json README.md LICENSE bin/wo bin/check-history dist/cli/main.js \
+for f in package.json README.md LICENSE bin/wo bin/check-history dist/cli/main.js dist/http/static/index.html dist/http/static/dashboard.js dist/http/static/dashboard.css \
          launchd/com.wo.daemon.plist.template systemd/wo.service.template examples/canary.yaml docs/SPEC.md; do
   grep -qx -F "$f" "$LIST" || fail "the tarball lacks $f"
 done

@@ -7,8 +7,8 @@ import type { Telemetry } from '../state/telemetry.js';
 import type { Metrics } from './metrics.js';
 import { HttpError } from './guard.js';
 import { readBody } from './body.js';
-import { serveEvents } from './sse.js';
-import { PAGE_CSP, PAGE_HTML } from './page.js';
+import { BACKLOG, recentEvents, serveEvents } from './sse.js';
+import { ASSETS, PAGE_CSP, readAsset } from './page.js';
 
 /** What an action request may carry in its JSON body: a reason (every action), force (rollback). */
 export interface ActBody {
@@ -171,25 +171,22 @@ async function recordOr404(store: StateStore, id: string): Promise<WoRecord> {
   return got.record;
 }
 
+/** The dashboard's files (page.ts), each with the page's CSP. */
+async function serveAsset({ res, url }: Ctx): Promise<void> {
+  const asset = ASSETS[url.pathname];
+  if (!asset) throw new HttpError(404, `no such route: ${url.pathname}`);
+  const body = await readAsset(asset.file);
+  res.writeHead(200, { 'Content-Type': asset.type, 'Content-Security-Policy': PAGE_CSP, 'X-Frame-Options': 'DENY', 'Content-Length': body.length });
+  res.end(body);
+}
+
 const ID = '([A-Za-z0-9._-]{1,128})';
 
 /** Every route the server answers. */
 export const ROUTES: Route[] = [
-  {
-    pattern: /^\/$/,
-    auth: false,
-    methods: {
-      GET: ({ res }) => {
-        res.writeHead(200, {
-          'Content-Type': 'text/html; charset=utf-8',
-          'Content-Security-Policy': PAGE_CSP,
-          'X-Frame-Options': 'DENY',
-          'Content-Length': Buffer.byteLength(PAGE_HTML),
-        });
-        res.end(PAGE_HTML);
-      },
-    },
-  },
+  { pattern: /^\/$/, auth: false, methods: { GET: serveAsset } },
+  { pattern: /^\/dashboard\.js$/, auth: false, methods: { GET: serveAsset } },
+  { pattern: /^\/dashboard\.css$/, auth: false, methods: { GET: serveAsset } },
   { pattern: /^\/healthz$/, auth: false, methods: { GET: ({ res }) => sendJson(res, 200, { ok: true }) } },
   {
     pattern: /^\/readyz$/,
@@ -251,7 +248,8 @@ export const ROUTES: Route[] = [
           res.end();
           return;
         }
-        track(serveEvents(req, res, deps.telemetry.bus));
+        // The backlog is read and the live listener added in the same tick: no event is lost or sent twice.
+        track(serveEvents(req, res, deps.telemetry.bus, undefined, recentEvents(deps.telemetry.file, BACKLOG)));
       },
     },
   },

@@ -1,4 +1,8 @@
-/** Server-sent events: one `data:` message per telemetry event, keep-alive comments, listeners removed on close. */
+/**
+ * Server-sent events: the recent backlog first (one `data:` message per event, then an `event: ready` message),
+ * then one `data:` message per telemetry event as it is written, keep-alive comments, listeners removed on close.
+ */
+import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import type { TelemetryEvent } from '../state/telemetry.js';
@@ -6,9 +10,65 @@ import type { TelemetryEvent } from '../state/telemetry.js';
 export const KEEPALIVE_MS = 15_000;
 /** A client that lets this much pile up unread is dropped (it reconnects and re-fetches). */
 const MAX_BUFFERED = 1024 * 1024;
+/** How many recent events a new client gets before the live ones. */
+export const BACKLOG = 50;
+const TAIL_CHUNK = 64 * 1024;
 
-/** Stream `bus` 'event's to one client until it goes away; returns the function that ends the stream. */
-export function serveEvents(req: IncomingMessage, res: ServerResponse, bus: EventEmitter, keepaliveMs = KEEPALIVE_MS): () => void {
+/** Pure: the last `n` whole, parsable event lines of a chunk (its first line is dropped when it may be partial). */
+export function lastEvents(text: string, n: number, fromStart: boolean): TelemetryEvent[] {
+  const lines = text.split('\n');
+  if (!fromStart) lines.shift();
+  const out: TelemetryEvent[] = [];
+  for (let i = lines.length - 1; i >= 0 && out.length < n; i--) {
+    const line = lines[i];
+    if (!line) continue;
+    try {
+      const ev = JSON.parse(line) as TelemetryEvent;
+      if (ev && typeof ev === 'object' && typeof ev.event === 'string') out.push(ev);
+    } catch {
+      /* a torn or foreign line: skipped */
+    }
+  }
+  return out.reverse();
+}
+
+/**
+ * Why: a dashboard opened now should see what just happened. Reads (synchronously, so no event can slip in between
+ * this read and the live listener) the last `n` events of the telemetry file, oldest first, from a tail window
+ * that grows until it holds `n` lines or the whole file. A missing or unreadable file gives no backlog.
+ */
+export function recentEvents(file: string, n = BACKLOG): TelemetryEvent[] {
+  if (n <= 0) return [];
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    for (let want = TAIL_CHUNK; ; want *= 4) {
+      const len = Math.min(size, want);
+      const buf = Buffer.alloc(len);
+      const got = fs.readSync(fd, buf, 0, len, size - len);
+      const events = lastEvents(buf.subarray(0, got).toString('utf8'), n, len === size);
+      if (events.length >= n || len === size) return events;
+    }
+  } catch {
+    return [];
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Stream `backlog` then `bus` 'event's to one client until it goes away; returns the function that ends the stream. */
+export function serveEvents(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bus: EventEmitter,
+  keepaliveMs = KEEPALIVE_MS,
+  backlog: readonly TelemetryEvent[] = [],
+): () => void {
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-store',
@@ -17,6 +77,8 @@ export function serveEvents(req: IncomingMessage, res: ServerResponse, bus: Even
     'X-Content-Type-Options': 'nosniff',
   });
   res.write('retry: 3000\n: connected\n\n');
+  // The backlog and its end marker go out in one write, before any live event.
+  res.write(backlog.map((ev) => `data: ${JSON.stringify(ev)}\n\n`).join('') + `event: ready\ndata: {"backlog":${backlog.length}}\n\n`);
 
   const write = (text: string) => {
     if (res.writableLength > MAX_BUFFERED) {

@@ -64,7 +64,7 @@ export class Telemetry {
   private size = 0;
 
   constructor(
-    private readonly file: string,
+    readonly file: string,
     private readonly rotateBytes: number,
     private readonly now: () => Date = () => new Date(),
   ) {

@@ -12,7 +12,7 @@ const doc = (name: string) => fs.readFileSync(path.join(REPO, 'docs', name), 'ut
 
 /** A route's path as the docs write it: `/api/wos/:id/approve` for `^/api/wos/(id)/(approve|reject|cancel)$`. */
 function documentedPaths(pattern: RegExp): string[] {
-  const src = pattern.source.replace(/^\^/, '').replace(/\$$/, '').replace(/\\\//g, '/');
+  const src = pattern.source.replace(/^\^/, '').replace(/\$$/, '').replace(/\\\//g, '/').replace(/\\\./g, '.');
   const withId = src.replace('([A-Za-z0-9._-]{1,128})', ':id');
   const alt = /\(([a-z|]+)\)/.exec(withId);
   return alt ? alt[1]!.split('|').map((a) => withId.replace(alt[0], a)) : [withId];

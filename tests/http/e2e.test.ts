@@ -29,6 +29,19 @@ tests:
     expected: "hello"
 `;
 
+const FLAKY = `wo_id: WO-E2E-FLAKY
+title: needs tmp/state.txt to say ready
+type: apply_patch
+files:
+  - path: tmp/flaky.txt
+    content: |
+      x
+tests:
+  - name: state is ready
+    command: "cat tmp/state.txt"
+    expected: "ready"
+`;
+
 describe('dashboard and API against the real daemon', () => {
   let root: string;
   let daemon: DaemonHandle;
@@ -72,15 +85,34 @@ describe('dashboard and API against the real daemon', () => {
       await page.goto(url);
       await page.locator('#live.ok').waitFor();
       dropComplete(root, 'CLC', 'ok.yaml', OK);
-      dropComplete(root, 'CLC', 'held.yaml', HELD);
       await page.locator('tr[data-id="WO-E2E-OK"] .st-succeeded').waitFor({ timeout: 20_000 });
+      // Held after OK created tmp/: approval re-plans, and a target that changed since the hold would hold it again.
+      dropComplete(root, 'CLC', 'held.yaml', HELD);
       await page.locator('[data-held="WO-E2E-HOLD"]').waitFor({ timeout: 20_000 });
       expect(await page.locator('[data-held="WO-E2E-HOLD"]').textContent()).toMatch(/not on policy\.allow_commands/);
       await page.click('[data-held="WO-E2E-HOLD"] button.approve');
+      await page.locator('#confirm[open]').waitFor();
+      await page.click('#confirmYes');
       await waitFor(() => readRecord(root, 'WO-E2E-HOLD')?.status === 'succeeded', { timeout: 20_000, what: 'approved WO succeeded' });
       await page.locator('tr[data-id="WO-E2E-HOLD"] .st-succeeded').waitFor({ timeout: 10_000 });
       expect(await page.locator('[data-held]').count()).toBe(0);
       await page.screenshot({ path: path.join(root, 'e2e.png'), fullPage: true });
+
+      // a failed WO is retried from its drawer (a deep link) once its cause is fixed
+      dropComplete(root, 'CLC', 'flaky.yaml', FLAKY);
+      await waitFor(() => readRecord(root, 'WO-E2E-FLAKY')?.status === 'failed', { timeout: 20_000, what: 'flaky WO failed' });
+      await page.goto(`${url}&wo=WO-E2E-FLAKY`);
+      await page.locator('#drawer button[data-action="retry"]').waitFor({ timeout: 10_000 });
+      // a failed WO keeps the plan it attempted once the daemon records it (issue 13); the drawer then shows its diff
+      if (readRecord(root, 'WO-E2E-FLAKY')?.plan?.length) expect(await page.locator('#drawer .d-add').first().textContent()).toBe('+x\n');
+      fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'tmp/state.txt'), 'ready\n');
+      await page.click('#drawer button[data-action="retry"]');
+      await page.fill('#confirmReason', 'state fixed');
+      await page.click('#confirmYes');
+      await waitFor(() => readRecord(root, 'WO-E2E-FLAKY')?.status === 'succeeded', { timeout: 20_000, what: 'retried WO succeeded' });
+      expect(readRecord(root, 'WO-E2E-FLAKY')!.attempt).toBe(2);
+      await page.waitForFunction(() => document.querySelector('#drawerTitle .st')?.textContent === 'succeeded', undefined, { timeout: 10_000 });
     } finally {
       await browser.close();
     }

@@ -66,9 +66,11 @@ export async function startHarness(recs: WoRecord[], opts: { config?: string; de
     const rec = await store.read(id);
     if (!rec) throw new CheckFailed(`unknown id ${id}`);
     if (id === 'BAD-INPUT') throw new UsageError('bad input');
-    if (rec.status !== 'awaiting_approval' && name !== 'cancel') throw new CheckFailed(`${id} is ${rec.status}, not awaiting approval`);
+    const from: Record<string, string[]> = { retry: ['failed', 'rejected', 'cancelled', 'reverted'], rollback: ['succeeded'] };
+    if (!(from[name] ?? ['awaiting_approval']).includes(rec.status) && name !== 'cancel') throw new CheckFailed(`${id} is ${rec.status}; ${name} does not apply`);
     acted.push(`${name}:${id}`);
-    const next: WoRecord = { ...rec, status: name === 'approve' ? 'queued' : name === 'reject' ? 'rejected' : 'cancelled' };
+    const to: Record<string, WoRecord['status']> = { approve: 'queued', reject: 'rejected', cancel: 'cancelled', retry: 'queued', rollback: 'reverted' };
+    const next: WoRecord = { ...rec, status: to[name]! };
     await store.write(next);
     return next;
   };
@@ -78,7 +80,7 @@ export async function startHarness(recs: WoRecord[], opts: { config?: string; de
     store,
     telemetry,
     token: TOKEN,
-    actions: { approve: act('approve'), reject: act('reject'), cancel: act('cancel') },
+    actions: { approve: act('approve'), reject: act('reject'), cancel: act('cancel'), retry: act('retry'), rollback: act('rollback') },
     readiness: async () => ({ ok: true, checks: [{ name: 'lock', ok: true }] }),
     status: async () => {
       const wos = await store.list();
