@@ -110,7 +110,16 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   // Traces only when an endpoint is set: otherwise nothing of src/otel/ is even loaded.
   const tracing = config.telemetry.otlp.endpoint || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? await startTracing(config, L.root, log) : null;
   if (tracing) releases.add('tracing', () => tracing.close(750)); // inside the shutdown deadline's 1 s margin
-  const { notify } = await import('../notify.js');
+  const { tell, deepLink } = await import('../notify.js');
+  const { brakesAt } = await import('../policy/brakes.js');
+  const brakes = brakesAt(L.run, (m) => log.warn({}, m));
+  await brakes.ready;
+  for (const b of brakes.openLanes()) log.warn({ lane: b.lane }, `breaker open for lane ${b.lane} since ${b.open.since}: its WOs wait for approval until \`wo resume --lane ${b.lane}\``);
+  let linkPort: number | null = null; // the dashboard's port once it serves (deep links in notifications)
+  const woEvent = (event: string, rec: WoRecord, fields: Record<string, unknown>) => {
+    const url = deepLink(linkPort, rec.wo_id);
+    return { event, wo_id: rec.wo_id, title: rec.title, lane: rec.lane, ...fields, ...(url ? { url } : {}) };
+  };
 
   let paused: string | null = null;
   let stopping = false;
@@ -139,12 +148,23 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
     logOutcome(rec);
     metrics.finished(rec);
     tracing?.record(rec);
-    if (rec.status === 'failed') void notify(config.notify.command, { event: 'wo_failed', wo_id: rec.wo_id, title: rec.title, error: rec.error });
+    if (rec.status === 'succeeded') void tell(config.notify, 'succeeded', woEvent('wo_completed', rec, {}));
+    if (rec.status === 'cancelled') void tell(config.notify, 'cancelled', woEvent('wo_cancelled', rec, {}));
+    if (rec.status !== 'failed') return;
+    void tell(config.notify, 'failed', woEvent('wo_failed', rec, { error: rec.error }));
+    // The breaker counts it before the next admission; the hook's promise is its durable write.
+    const b = brakes.failed(rec.lane, new Date(), config.policy.breaker);
+    if (b.opened) {
+      const reason = `breaker open for lane ${rec.lane}: ${b.opened.failures} failures in ${b.opened.window_s} s (policy.breaker)`;
+      log.warn({ lane: rec.lane, ...b.opened }, `${reason}: its WOs wait for approval until \`wo resume --lane ${rec.lane}\``);
+      void tell(config.notify, 'breaker', { event: 'wo_breaker_open', lane: rec.lane, reason, ...b.opened });
+    }
+    return b.saved;
   };
   hooks.held = (rec) => {
     logOutcome(rec);
     metrics.held(rec);
-    void notify(config.notify.command, { event: 'wo_held', wo_id: rec.wo_id, title: rec.title, reasons: rec.hold_reasons });
+    void tell(config.notify, 'held', woEvent('wo_held', rec, { reasons: rec.hold_reasons }));
   };
 
   // Scheduler and admission.
@@ -270,6 +290,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       log: (msg, extra) => log.info(extra ?? {}, msg),
     });
     port = server.port;
+    linkPort = port;
     releases.add('http', () => server.close());
   }
 
