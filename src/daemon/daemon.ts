@@ -111,10 +111,10 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   const tracing = config.telemetry.otlp.endpoint || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? await startTracing(config, L.root, log) : null;
   if (tracing) releases.add('tracing', () => tracing.close(750)); // inside the shutdown deadline's 1 s margin
   const { tell, deepLink } = await import('../notify.js');
-  const { brakesAt } = await import('../policy/brakes.js');
+  const { brakesAt, breakerCause } = await import('../policy/brakes.js');
   const brakes = brakesAt(L.run, (m) => log.warn({}, m));
   await brakes.ready;
-  for (const b of brakes.openLanes()) log.warn({ lane: b.lane }, `breaker open for lane ${b.lane} since ${b.open.since}: its WOs wait for approval until \`wo resume --lane ${b.lane}\``);
+  for (const b of brakes.openLanes()) log.warn({ lane: b.lane, ...b.open }, `${breakerCause(b.lane, b.open)} since ${b.open.since}: its WOs wait for approval until \`wo resume --lane ${b.lane}\``);
   let linkPort: number | null = null; // the dashboard's port once it serves (deep links in notifications)
   const woEvent = (event: string, rec: WoRecord, fields: Record<string, unknown>) => {
     const url = deepLink(linkPort, rec.wo_id);
@@ -155,7 +155,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
     // The breaker counts it before the next admission; the hook's promise is its durable write.
     const b = brakes.failed(rec.lane, new Date(), config.policy.breaker);
     if (b.opened) {
-      const reason = `breaker open for lane ${rec.lane}: ${b.opened.failures} failures in ${b.opened.window_s} s (policy.breaker)`;
+      const reason = breakerCause(rec.lane, b.opened);
       log.warn({ lane: rec.lane, ...b.opened }, `${reason}: its WOs wait for approval until \`wo resume --lane ${rec.lane}\``);
       void tell(config.notify, 'breaker', { event: 'wo_breaker_open', lane: rec.lane, reason, ...b.opened });
     }

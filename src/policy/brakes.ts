@@ -84,9 +84,14 @@ export function closeBreakers(state: BreakerState, lane?: string): { state: Brea
   return { state: next, closed };
 }
 
+/** What opened a lane's breaker, in words (logs, notifications). */
+export function breakerCause(lane: string, open: OpenBreaker): string {
+  return `breaker open for lane ${lane}: ${open.failures} failure${open.failures === 1 ? '' : 's'} in ${open.window_s} s (policy.breaker)`;
+}
+
 /** The hold reason of a WO in a lane whose breaker is open. */
 export function breakerReason(lane: string, open: OpenBreaker): string {
-  return `breaker open for lane ${lane}: ${open.failures} failures in ${open.window_s} s (policy.breaker); \`wo resume --lane ${lane}\` closes it`;
+  return `${breakerCause(lane, open)}; \`wo resume --lane ${lane}\` closes it`;
 }
 
 /** Why: the admissions still inside the rate window, and whether one more would exceed the rule. Pure. */
