@@ -153,7 +153,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
     if (rec.status !== 'failed') return;
     void tell(config.notify, 'failed', woEvent('wo_failed', rec, { error: rec.error }));
     // The breaker counts it before the next admission; the hook's promise is its durable write.
-    const b = brakes.failed(rec.lane, new Date(), config.policy.breaker);
+    const b = brakes.failed(rec.lane, rt.now(), config.policy.breaker);
     if (b.opened) {
       const reason = breakerCause(rec.lane, b.opened);
       log.warn({ lane: rec.lane, ...b.opened }, `${reason}: its WOs wait for approval until \`wo resume --lane ${rec.lane}\``);
