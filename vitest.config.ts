@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    // Never the real desktop notifier from a test (notify.desktop defaults to true); tests that want it set '1'.
+    env: { WO_NOTIFY_DESKTOP: '0' },
   },
 });

@@ -1,7 +1,13 @@
-/** Tell a person: run `notify.command` through /bin/sh with the event as JSON on stdin. Never throws. */
+/**
+ * Tell a person: run `notify.command` through /bin/sh with the event as JSON on stdin, and the desktop notifier
+ * (`notify.desktop`), for the kinds listed in `notify.events`. Never throws.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
 import { runContained } from './exec/run.js';
 import { redact } from './exec/redact.js';
 import type { PlanStep, WoRecord } from './state/record.js';
+import type { NotifyEvent } from './config/schema.js';
 
 const TIMEOUT_MS = 10_000;
 const GRACE_MS = 1000;
@@ -58,4 +64,95 @@ export function heldEvent(rec: WoRecord): object {
     plan_summary: planSummary(plan),
     plan: plan.map((s) => ({ step: s.step, verdict: s.verdict, ...(s.path !== undefined ? { path: s.path } : {}), ...(s.cmd !== undefined ? { cmd: s.cmd } : {}), ...(s.policy ? { policy: s.policy } : {}) })),
   };
+}
+
+/** What `tell` needs of the config (`notify`). */
+export interface NotifySettings {
+  command: string | null;
+  desktop: boolean;
+  events: readonly NotifyEvent[];
+}
+
+/** The dashboard's deep link to a WO (its `#wo=` fragment opens the WO). */
+export function deepLink(port: number | null | undefined, woId: string): string | undefined {
+  return port ? `http://127.0.0.1:${port}/#wo=${encodeURIComponent(woId)}` : undefined;
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** Why: one short title and body per event, the same on every platform. Pure; the text is data, never code. */
+export function desktopMessage(kind: NotifyEvent, e: Record<string, unknown>): { title: string; body: string } {
+  const id = typeof e.wo_id === 'string' ? e.wo_id : '';
+  const woTitle = typeof e.title === 'string' ? e.title : '';
+  const err = e.error as { code?: string; message?: string } | undefined;
+  const reasons = Array.isArray(e.reasons) ? (e.reasons as unknown[]).map(String) : [];
+  const url = typeof e.url === 'string' ? e.url : undefined;
+  const what: Record<NotifyEvent, () => [string, string[]]> = {
+    failed: () => [`wo: ${id} failed`, [woTitle, err ? `${err.code ?? ''}: ${err.message ?? ''}` : '']],
+    held: () => [`wo: ${id} waits for approval`, [woTitle, reasons.join('; ')]],
+    succeeded: () => [`wo: ${id} succeeded`, [woTitle]],
+    cancelled: () => [`wo: ${id} cancelled`, [woTitle]],
+    drift: () => [`wo: guardrail drift`, [`${String(e.missing ?? e.broken ?? '')}: ${String(e.why ?? (e.missing ? 'missing' : 'changed'))}`]],
+    breaker: () => [`wo: breaker open for lane ${String(e.lane ?? '')}`, [String(e.reason ?? '')]],
+  };
+  const [title, lines] = what[kind]();
+  return { title: clip(title, 120), body: [...lines.filter(Boolean).map((l) => clip(l, 300)), ...(url ? [url] : [])].join('\n') };
+}
+
+/**
+ * Why: the platform's notifier, given the text as arguments (no shell, no script source built from WO text):
+ * `osascript` on macOS (an `on run argv` handler), `notify-send` elsewhere. Pure.
+ */
+export function desktopCommand(platform: NodeJS.Platform, msg: { title: string; body: string }): { program: string; args: string[] } {
+  if (platform === 'darwin') {
+    return { program: 'osascript', args: ['-e', 'on run argv', '-e', 'display notification (item 2 of argv) with title (item 1 of argv)', '-e', 'end run', msg.title, msg.body] };
+  }
+  return { program: 'notify-send', args: ['--app-name=wo', '--', msg.title, msg.body] };
+}
+
+/** The first executable `name` on `PATH`, or undefined. */
+export function onPath(name: string, PATH = process.env.PATH ?? ''): string | undefined {
+  for (const dir of PATH.split(':')) {
+    if (!dir.startsWith('/')) continue;
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const saidMissing = new Set<string>();
+
+/** Run the desktop notifier for one event; a missing notifier is said once per process. Never throws. */
+async function desktop(kind: NotifyEvent, event: Record<string, unknown>, log: (msg: string) => void, platform: NodeJS.Platform): Promise<void> {
+  if (platform !== 'darwin' && platform !== 'linux' && platform !== 'freebsd' && platform !== 'openbsd') return;
+  const { program, args } = desktopCommand(platform, desktopMessage(kind, event));
+  const found = onPath(program);
+  if (!found) {
+    if (!saidMissing.has(program)) log(`notify.desktop: ${program} is not on PATH; no desktop notifications (install it, or set notify.desktop: false)`);
+    saidMissing.add(program);
+    return;
+  }
+  try {
+    const r = await runContained(found, args, { cwd: process.cwd(), env: inherited(), timeoutMs: TIMEOUT_MS, killGraceMs: GRACE_MS, tailBytes: TAIL });
+    if (r.spawnError) log(`could not run ${program}: ${r.spawnError}`);
+    else if (r.timedOut) log(`${program} timed out and was killed`);
+    else if (r.code !== 0) log(`${program} failed (${r.signal ? `signal ${r.signal}` : `exit ${r.code}`})${r.stderr.trim() ? `: ${redact(r.stderr.trim())}` : ''}`);
+  } catch (err) {
+    log(`could not run ${program}: ${redact((err as Error).message)}`);
+  }
+}
+
+/**
+ * Why: the one way the daemon tells a person: when `kind` is in `notify.events`, run `notify.command` (the event
+ * JSON on stdin) and the desktop notifier (`notify.desktop`) side by side. Resolves when both end; never throws.
+ */
+export async function tell(cfg: NotifySettings, kind: NotifyEvent, event: Record<string, unknown>, opts: { log?: (msg: string) => void; platform?: NodeJS.Platform } = {}): Promise<void> {
+  if (!cfg.events.includes(kind)) return;
+  const log = opts.log ?? ((msg: string) => process.stderr.write(`wo notify: ${msg}\n`));
+  await Promise.all([notify(cfg.command, event, { log }), cfg.desktop ? desktop(kind, event, log, opts.platform ?? process.platform) : undefined]);
 }

@@ -20,18 +20,18 @@ export interface Config extends ConfigFile {
   allowSelfModify: boolean;
 }
 
-/** Known keys at a path of the config schema, for did-you-mean. */
+/** Known keys at a path of the config schema, for did-you-mean (a record's key, e.g. a lane name, steps into its values). */
 function keysAt(p: PropertyKey[]): string[] {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  let shape: any = configSchema.shape;
+  const unwrap = (n: any): any => (n?._zod?.def?.innerType ? unwrap(n._zod.def.innerType) : n);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let node: any = configSchema;
   for (const k of p) {
-    const next = shape?.[k as string];
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const inner: any = next?._zod?.def?.innerType ?? next;
-    shape = inner?.shape;
-    if (!shape) return [];
+    node = unwrap(node);
+    node = node?._zod?.def?.type === 'record' ? node._zod.def.valueType : node?.shape?.[k as string];
+    if (!node) return [];
   }
-  return Object.keys(shape ?? {});
+  return Object.keys(unwrap(node)?.shape ?? {});
 }
 
 /** Parse config text; throws UsageError with every problem listed. */
@@ -52,6 +52,8 @@ export function parseConfig(text: string, root: string, env: NodeJS.ProcessEnv =
   const expand = (p: string) => path.resolve(p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p);
   return {
     ...c,
+    // WO_NOTIFY_DESKTOP=0 (tests, CI, headless hosts) turns desktop notifications off whatever the file says.
+    notify: { ...c.notify, desktop: c.notify.desktop && env.WO_NOTIFY_DESKTOP !== '0' },
     root,
     dryRun: env.WO_DRY_RUN === '1' || c.policy.autonomy === 'observe',
     portExplicit: (raw as { http?: { port?: unknown } }).http?.port !== undefined,

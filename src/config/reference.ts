@@ -26,6 +26,16 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'intake.lenient': 'Unknown top-level WO keys are warnings instead of errors (keys prefixed `x-` are always allowed); `wo validate --lenient` / `wo submit --lenient` do the same for one file.',
   policy: 'Who may do what (docs/SPEC.md §6).',
   'policy.autonomy': '`observe`: plan and diff only, nothing applied; `approve`: every WO waits for `wo approve`; `guarded`: held only when a path or a program is outside the policy; `auto`: everything runs.',
+  'policy.lanes': 'Per lane (by folder name), e.g. `{OPS: {autonomy: approve}, SCRATCH: {autonomy: auto, rate: {max: 20, per_s: 60}}}`.',
+  'policy.lanes.<lane>.autonomy': "The lane's level: replaces `policy.autonomy` for WOs dropped in this lane (a global `observe` still wins). Hold reasons name it (`policy.lanes.OPS.autonomy is approve`).",
+  'policy.lanes.<lane>.rate': 'At most `max` WOs of this lane start within any `per_s` seconds; the next ones are held for approval with the rule named (counted in memory: a restart forgets it).',
+  'policy.lanes.<lane>.rate.max': 'WOs that may start in the window.',
+  'policy.lanes.<lane>.rate.per_s': 'The sliding window, in seconds.',
+  'policy.owners': "Per WO `owner`, e.g. `{intern-bot: {autonomy: approve}}`.",
+  'policy.owners.<owner>.autonomy': "The owner's level: it only tightens the lane's (or global) level, never loosens it, since a WO names its own owner.",
+  'policy.breaker': 'A lane whose WOs keep failing drops to `approve` until a person resets it (`wo resume --lane L`); the state is kept in g/run/breaker.json across restarts.',
+  'policy.breaker.failures': 'Failed WOs in one lane within `window_s` that open its breaker; 0: off (e.g. 5).',
+  'policy.breaker.window_s': 'The window, in seconds.',
   'policy.allow_commands': 'Programs a command may run without approval in `guarded` mode (every segment of every pipeline is checked). Not a sandbox: an allowed program runs with the daemon\'s rights.',
   'policy.allowed_roots': 'Absolute folders outside the root that WOs may write (`~/` is expanded), e.g. `~/Library/LaunchAgents`.',
   'policy.allow_self_modify': 'DANGEROUS: lets WOs write wo.config.yaml, any .git/ and this root\'s service unit (one WO could then switch policy off). bridge/ and g/ stay refused.',
@@ -51,7 +61,9 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'guardrail.dirs': 'Protected folders, relative to the root.',
   'guardrail.dirs[].path': 'The folder.',
   notify: 'Telling a person (docs/notify.md).',
-  'notify.command': 'Run through /bin/sh -c with the event as one JSON line on stdin, on a failed or held WO and on guardrail drift; null: off.',
+  'notify.command': 'Run through /bin/sh -c with the event as one JSON line on stdin, for the events in `notify.events`; null: off.',
+  'notify.desktop': 'Show a desktop notification (title, outcome, dashboard link) with the platform notifier: `osascript` on macOS, `notify-send` on Linux when it is on PATH. `WO_NOTIFY_DESKTOP=0` turns it off.',
+  'notify.events': 'What is told: `failed`, `held`, `drift` (guardrail), `succeeded`, `cancelled`, `breaker` (a lane\'s breaker opened).',
   telemetry: 'The JSONL event stream g/telemetry/unified.jsonl (docs/telemetry.md).',
   'telemetry.rotate_bytes': 'The stream is rotated when it would grow past this size.',
   'telemetry.otlp': 'OpenTelemetry traces: one trace per WO, a span per stage and per command (docs/metrics.md).',
@@ -80,12 +92,35 @@ export function configKeysOf(c: ConfigFile): ConfigFile {
   return out as unknown as ConfigFile;
 }
 
-/** The config JSON Schema with the descriptions above. */
-export function configJsonSchemaDescribed(): Record<string, unknown> {
-  return configJsonSchema(CONFIG_DESCRIPTIONS);
+type Js = Record<string, unknown>;
+
+/** The schema of a mapping's values when its keys are names the user picks (`policy.lanes.<lane>`). */
+function namedValues(s: Js): Js | undefined {
+  const v = s.additionalProperties;
+  return v && typeof v === 'object' && (v as Js).type === 'object' ? (v as Js) : undefined;
 }
 
-type Js = Record<string, unknown>;
+/** `lanes` → `<lane>`: how the docs name a key the user picks. */
+const placeholder = (key: string) => `<${key.replace(/s$/, '')}>`;
+
+/** Describe the keys under named values (which the JSON Schema walker does not reach), as `rows` names them. */
+function describeNamed(node: Js, prefix: string, under = false): void {
+  for (const [k, s] of Object.entries((node.properties ?? {}) as Record<string, Js>)) {
+    const p = prefix ? `${prefix}.${k}` : k;
+    const d = CONFIG_DESCRIPTIONS[p];
+    if (under && d && !s.description) Object.assign(s, { description: d });
+    const inner = namedValues(s);
+    if (inner) describeNamed(inner, `${p}.${placeholder(k)}`, true);
+    if (s.type === 'object') describeNamed(s, p, under);
+  }
+}
+
+/** The config JSON Schema with the descriptions above. */
+export function configJsonSchemaDescribed(): Record<string, unknown> {
+  const schema = configJsonSchema(CONFIG_DESCRIPTIONS);
+  describeNamed(schema, '');
+  return schema;
+}
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const code = (v: unknown) => `\`${typeof v === 'string' ? v : JSON.stringify(v)}\``;
@@ -127,6 +162,8 @@ function rows(node: Js, prefix: string, out: string[], required: string[] = []):
     const def = 'default' in s && !(isObj && JSON.stringify(s.default) === '{}') ? code(s.default) : required.includes(k) ? 'required' : isObj ? '(its keys)' : '—';
     out.push(`| \`${p}\` | ${cell(typeOf(s))} | ${cell(def)} | ${cell(boundsOf(s) || '—')} | ${cell(CONFIG_DESCRIPTIONS[p] ?? '—')} |`);
     if (isObj) rows(s, p, out, (s.required as string[]) ?? []);
+    const named = namedValues(s);
+    if (named) rows(named, `${p}.${placeholder(k)}`, out, (named.required as string[]) ?? []);
     const items = s.items as Js | undefined;
     if (items?.type === 'object') rows(items, `${p}[]`, out, (items.required as string[]) ?? []);
   }

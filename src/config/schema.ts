@@ -24,6 +24,17 @@ const guardFile = z.strictObject({
   max_age_s: z.number().int().positive().optional(),
 });
 
+const autonomy = z.enum(['observe', 'approve', 'guarded', 'auto']);
+
+/** What a notification can be about (`notify.events`); the default tells failures, holds and drift. */
+export const NOTIFY_EVENTS = ['failed', 'held', 'drift', 'succeeded', 'cancelled', 'breaker'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+const lanePolicy = z.strictObject({
+  autonomy: autonomy.optional(),
+  rate: z.strictObject({ max: z.number().int().min(1).max(1_000_000), per_s: z.number().positive().max(86_400 * 7) }).optional(),
+});
+
 export const configSchema = z.strictObject({
   lanes: z.array(laneName).default(['ENTRY', 'CLC']),
   submit_lane: laneName.default('CLC'),
@@ -40,7 +51,15 @@ export const configSchema = z.strictObject({
     lenient: z.boolean().default(false),
   }).prefault({}),
   policy: z.strictObject({
-    autonomy: z.enum(['observe', 'approve', 'guarded', 'auto']).default('guarded'),
+    autonomy: autonomy.default('guarded'),
+    // Per lane: its own level (replaces policy.autonomy there) and a rate limit; per owner: a level that only tightens.
+    lanes: z.record(laneName, lanePolicy).default({}),
+    owners: z.record(z.string().min(1).max(200), z.strictObject({ autonomy })).default({}),
+    // After `failures` failed WOs in a lane within `window_s`, the lane holds every WO until reset; 0 failures: off.
+    breaker: z.strictObject({
+      failures: z.number().int().min(0).max(10_000).default(0),
+      window_s: z.number().positive().max(86_400 * 7).default(600),
+    }).prefault({}),
     allow_commands: z.array(z.string().min(1)).default(DEFAULT_ALLOW_COMMANDS),
     allowed_roots: z.array(z.string().min(1)).default([]),
     // DANGEROUS: true lets WOs write the root's control files (wo.config.yaml, any .git/, this root's installed
@@ -65,7 +84,11 @@ export const configSchema = z.strictObject({
     files: z.array(guardFile).default([]),
     dirs: z.array(z.strictObject({ path: z.string().min(1) })).default([]),
   }).prefault({}),
-  notify: z.strictObject({ command: z.string().min(1).nullable().default(null) }).prefault({}),
+  notify: z.strictObject({
+    command: z.string().min(1).nullable().default(null),
+    desktop: z.boolean().default(true),
+    events: z.array(z.enum(NOTIFY_EVENTS)).default(['failed', 'held', 'drift']),
+  }).prefault({}),
   telemetry: z.strictObject({
     rotate_bytes: z.number().int().min(4096).default(64 * 1024 * 1024),
     // OTLP/HTTP traces (one per WO attempt); null ⇒ OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else no tracing.

@@ -10,6 +10,7 @@ import { woTargets } from '../policy/targets.js';
 import { pathPolicy } from '../policy/context.js';
 import { policyVerdict } from '../policy/verdict.js';
 import { holdPlan } from './holdplan.js';
+import { brakesAt } from '../policy/brakes.js';
 
 export type Admission = { kind: 'run'; job: Job } | { kind: 'done' };
 
@@ -86,11 +87,21 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     }
   }
   if (judged && !approved) {
-    const verdict = policyVerdict(job.wo, { autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, allowSelfModify: cfg.allowSelfModify, dryRunEnv: cfg.dryRun });
+    // Lane and owner levels, the lane's breaker and rate limit (policy/brakes.ts) are part of the one decision.
+    const brakes = brakesAt(rt.L.run, (m) => rt.log.warn({}, m));
+    await brakes.ready;
+    const now = rt.now();
+    const lanePolicy = Object.hasOwn(cfg.policy.lanes, lane) ? cfg.policy.lanes[lane] : undefined;
+    const verdict = policyVerdict(job.wo, {
+      autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, allowSelfModify: cfg.allowSelfModify, dryRunEnv: cfg.dryRun,
+      lane, lanes: cfg.policy.lanes, owners: cfg.policy.owners, breaker: brakes.breakerFor(lane, cfg.policy.breaker), rateFull: brakes.rateFull(lane, lanePolicy?.rate, now),
+    });
     if (verdict.decision === 'hold') {
       await hold(rt, job, prev, verdict.hold_reasons);
       return { kind: 'done' };
     }
+    if (verdict.decision === 'dry_run') job.wo = { ...job.wo, dry_run: true }; // a lane or owner at `observe`
+    else brakes.admitted(lane, now);
   }
   return { kind: 'run', job };
 }

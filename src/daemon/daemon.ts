@@ -111,7 +111,16 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   // Traces only when an endpoint is set: otherwise nothing of src/otel/ is even loaded.
   const tracing = config.telemetry.otlp.endpoint || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? await startTracing(config, L.root, log) : null;
   if (tracing) releases.add('tracing', () => tracing.close(750)); // inside the shutdown deadline's 1 s margin
-  const { notify, heldEvent } = await import('../notify.js');
+  const { tell, deepLink, heldEvent } = await import('../notify.js');
+  const { brakesAt, breakerCause } = await import('../policy/brakes.js');
+  const brakes = brakesAt(L.run, (m) => log.warn({}, m));
+  await brakes.ready;
+  for (const b of brakes.openLanes()) log.warn({ lane: b.lane, ...b.open }, `${breakerCause(b.lane, b.open)} since ${b.open.since}: its WOs wait for approval until \`wo resume --lane ${b.lane}\``);
+  let linkPort: number | null = null; // the dashboard's port once it serves (deep links in notifications)
+  const woEvent = (event: string, rec: WoRecord, fields: Record<string, unknown>) => {
+    const url = deepLink(linkPort, rec.wo_id);
+    return { event, wo_id: rec.wo_id, title: rec.title, lane: rec.lane, ...fields, ...(url ? { url } : {}) };
+  };
 
   let paused: string | null = null;
   let stopping = false;
@@ -147,12 +156,23 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
     logOutcome(rec);
     metrics.finished(rec);
     tracing?.record(rec);
-    if (rec.status === 'failed') void notify(config.notify.command, { event: 'wo_failed', wo_id: rec.wo_id, title: rec.title, error: rec.error });
+    if (rec.status === 'succeeded') void tell(config.notify, 'succeeded', woEvent('wo_completed', rec, {}));
+    if (rec.status === 'cancelled') void tell(config.notify, 'cancelled', woEvent('wo_cancelled', rec, {}));
+    if (rec.status !== 'failed') return;
+    void tell(config.notify, 'failed', woEvent('wo_failed', rec, { error: rec.error }));
+    // The breaker counts it before the next admission; the hook's promise is its durable write.
+    const b = brakes.failed(rec.lane, rt.now(), config.policy.breaker);
+    if (b.opened) {
+      const reason = breakerCause(rec.lane, b.opened);
+      log.warn({ lane: rec.lane, ...b.opened }, `${reason}: its WOs wait for approval until \`wo resume --lane ${rec.lane}\``);
+      void tell(config.notify, 'breaker', { event: 'wo_breaker_open', lane: rec.lane, reason, ...b.opened });
+    }
+    return b.saved;
   };
   hooks.held = (rec) => {
     logOutcome(rec);
     metrics.held(rec);
-    void notify(config.notify.command, heldEvent(rec));
+    void tell(config.notify, 'held', woEvent('wo_held', rec, { ...(heldEvent(rec) as Record<string, unknown>) }));
   };
 
   // Scheduler and admission.
@@ -261,7 +281,12 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       pausedMetric();
       const words = pauseWords(state);
       log.info({ ...pauseView(state), by: state.last?.by, reason: state.last?.reason }, words ? `claiming paused for ${words}` : 'claiming resumed for every lane');
-      if (!pauseIt) intake.kickAll();
+      if (!pauseIt) {
+        // Resuming a lane also closes its breaker (policy.breaker): a person has looked.
+        const closed = await brakes.reset(opts.lane);
+        if (closed.length) log.info({ lanes: closed }, `breaker closed for ${closed.join(', ')}`);
+        intake.kickAll();
+      }
       return state;
     });
     pauseChain = next.catch(() => {});
@@ -308,6 +333,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       log: (msg, extra) => log.info(extra ?? {}, msg),
     });
     port = server.port;
+    linkPort = port;
     releases.add('http', () => server.close());
   }
 

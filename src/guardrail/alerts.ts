@@ -1,10 +1,10 @@
-/** Where drift is told: telemetry, g/logs/guardrail_alerts.log, the MLS ledger, and notify.command. */
+/** Where drift is told: telemetry, g/logs/guardrail_alerts.log, the MLS ledger, and notify (command, desktop). */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/load.js';
 import { appendMls } from '../mls/ledger.js';
 import { appendRotated } from '../util/rotate.js';
-import { notify } from '../notify.js';
+import { tell } from '../notify.js';
 import type { Telemetry } from '../state/telemetry.js';
 import { describeDrift, driftFields } from './drift.js';
 import { guardPaths } from './store.js';
@@ -55,7 +55,7 @@ export function alertDrift(ctx: AlertCtx, d: Drift, kept?: string): void {
     ctx.log(`guardrail: cannot write the MLS ledger: ${(err as Error).message}`);
   }
   ctx.log(`guardrail: drift ${describeDrift(d)}${keptNote}`, fields);
-  ctx.track(notify(ctx.config.notify.command, { ts: ctx.now().toISOString(), agent: 'guardrail', event: 'wo_pipeline_drift', root: ctx.config.root, ...fields }));
+  ctx.track(tell(ctx.config.notify, 'drift', { ts: ctx.now().toISOString(), agent: 'guardrail', event: 'wo_pipeline_drift', root: ctx.config.root, ...fields }));
 }
 
 /** A drifted path is as expected again (by itself, a person, or a restore). */
