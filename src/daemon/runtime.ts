@@ -90,7 +90,10 @@ export function newRecord(rt: Runtime, job: Job, prev: WoRecord | undefined): Wo
     rolled_back: false,
     dry_run: false,
     idempotent: job.wo.idempotent,
-    times: { received: job.received, validated: rt.now().toISOString() },
+    // An approved WO's run keeps when it was held and approved (its timeline shows the wait for a person).
+    times: prev && prev.sha256 === job.sha256 && prev.status === 'queued' && prev.times?.approved
+      ? { received: job.received, validated: prev.times.validated ?? rt.now().toISOString(), ...(prev.times.held ? { held: prev.times.held } : {}), approved: prev.times.approved }
+      : { received: job.received, validated: rt.now().toISOString() },
     files: [],
     commands: [],
     tests: [],
