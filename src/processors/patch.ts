@@ -64,7 +64,27 @@ export function unifiedDiff(path: string, before: string | null, after: string |
   const sep = path.startsWith('/') ? '' : '/';
   const oldName = before === null ? '/dev/null' : `a${sep}${path}`;
   const newName = after === null ? '/dev/null' : `b${sep}${path}`;
-  return createTwoFilesPatch(oldName, newName, before ?? '', after ?? '', undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
+  // One side empty: every line is added (or removed). Written directly — Myers' diff costs O(N·D), which for a
+  // 2 MB new file blocks the daemon for a minute (a held WO's plan computes it).
+  if (!before || !after) return `--- ${oldName}\n+++ ${newName}\n${oneSided(before ?? '', after ?? '')}`;
+  const patch = createTwoFilesPatch(oldName, newName, before, after, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY, timeout: DIFF_TIMEOUT_MS });
+  return patch ?? `--- ${oldName}\n+++ ${newName}\n(the diff was not computed: the change is too large to compare within ${DIFF_TIMEOUT_MS} ms; ${Buffer.byteLength(before)} → ${Buffer.byteLength(after)} bytes)\n`;
+}
+
+/** Bound on computing one diff for a plan: a pathological pair of files must not stall the daemon. */
+const DIFF_TIMEOUT_MS = 2000;
+
+/** The one hunk of a diff whose other side is empty, in the exact form jsdiff writes it. */
+function oneSided(before: string, after: string): string {
+  const text = before || after;
+  if (text === '') return '';
+  const sign = before ? '-' : '+';
+  const lines = text.split('\n');
+  const noEol = lines[lines.length - 1] !== '';
+  if (!noEol) lines.pop();
+  const n = lines.length;
+  const range = before ? `-1,${n} +0,0` : `-0,0 +1,${n}`;
+  return `@@ ${range} @@\n${lines.map((l) => sign + l).join('\n')}\n${noEol ? '\\ No newline at end of file\n' : ''}`;
 }
 
 /** Why: diffs of binary content are noise; a NUL in the first 8 KiB is git's own heuristic. */

@@ -82,3 +82,18 @@ describe('unifiedDiff / planDiff / isProbablyText', () => {
     expect(planDiff('t.txt', Buffer.from('a\n'), Buffer.from('a\n'))).toBe('');
   });
 });
+
+describe('unifiedDiff with one side empty', () => {
+  it('writes the same hunk jsdiff would, without running Myers over every added line', async () => {
+    const { createTwoFilesPatch, FILE_HEADERS_ONLY } = await import('diff');
+    const { unifiedDiff } = await import('../../src/processors/patch.js');
+    const cases: [string | null, string | null][] = [[null, 'a\nb\n'], [null, 'a\nb'], ['a\nb\n', null], ['a', null], ['', 'x\n'], ['x\n', ''], [null, ''], ['', null], [null, '\n'], [null, '\n\n'], ['a\n\nb', '']];
+    for (const [b, a] of cases) {
+      const ref = createTwoFilesPatch(b === null ? '/dev/null' : 'a/x', a === null ? '/dev/null' : 'b/x', b ?? '', a ?? '', undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
+      expect(unifiedDiff('x', b, a), JSON.stringify([b, a])).toBe(ref);
+    }
+    const big = unifiedDiff('x', null, 'line\n'.repeat(50_000));
+    expect(big.split('\n').filter((l) => l === '+line')).toHaveLength(50_000);
+    expect(big).toMatch(/^--- \/dev\/null\n\+\+\+ b\/x\n@@ -0,0 \+1,50000 @@\n/);
+  });
+});
