@@ -43,7 +43,7 @@ describe('hostile: held plans', () => {
   it('a held WO with a huge new file and a binary one keeps a bounded record', async () => {
     const big = 'x'.repeat(99) + '\n';
     const lines = size(2_000, 20_000);
-    const root = tempRoot(`${APPROVE}limits:\n  wo_bytes: ${lines * 100 + 10_000}\n  file_bytes: ${lines * 100 + 1000}\n`);
+    const root = tempRoot(`${APPROVE}limits:\n  wo_bytes: ${lines * 102 + 10_000}\n  file_bytes: ${lines * 100 + 1000}\n`);
     fs.writeFileSync(path.join(root, 'bin.dat'), Buffer.from([0, 1, 2, 3, 0, 255]));
     daemon = await startDaemon(root);
     const wo = { wo_id: 'WO-BIG', title: 't', type: 'apply_patch', files: [{ path: 'big.txt', content: big.repeat(lines) }, { path: 'bin.dat', content: 'now text\n' }] };
