@@ -64,8 +64,7 @@ export function unifiedDiff(path: string, before: string | null, after: string |
   const sep = path.startsWith('/') ? '' : '/';
   const oldName = before === null ? '/dev/null' : `a${sep}${path}`;
   const newName = after === null ? '/dev/null' : `b${sep}${path}`;
-  // One side empty: every line is added (or removed). Written directly — Myers' diff costs O(N·D), which for a
-  // 2 MB new file blocks the daemon for a minute (a held WO's plan computes it).
+  // One side empty: every line is added (or removed), written directly (no diff search needed).
   if (!before || !after) return `--- ${oldName}\n+++ ${newName}\n${oneSided(before ?? '', after ?? '')}`;
   const patch = createTwoFilesPatch(oldName, newName, before, after, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY, timeout: DIFF_TIMEOUT_MS });
   return patch ?? `--- ${oldName}\n+++ ${newName}\n(the diff was not computed: the change is too large to compare within ${DIFF_TIMEOUT_MS} ms; ${Buffer.byteLength(before)} → ${Buffer.byteLength(after)} bytes)\n`;
