@@ -12,7 +12,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Status, WoRecord } from '../state/record.js';
 import type { ErrorCode } from '../errors.js';
-import { fsyncDir, readJson, splitExt, writeJsonAtomic } from '../util/fsx.js';
+import { freePath, fsyncDir, readJson, splitExt, writeJsonAtomic } from '../util/fsx.js';
 import { TERMINAL } from '../state/record.js';
 import { newRecord, save, type Job, type Runtime } from './runtime.js';
 
@@ -88,22 +88,10 @@ export interface TransitionOptions {
   announce?: (dest: string | undefined) => void;
 }
 
-async function taken(p: string): Promise<boolean> {
-  return fsp.lstat(p).then(() => true, (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return false;
-    throw err;
-  });
-}
-
 /** A destination that does not exist yet (`name`, then `stem.1.ext`, …); for rejected/ its `.reason.json` too. */
 async function freeDest(dir: string, name: string, withReason: boolean): Promise<string> {
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  const { stem, ext } = splitExt(name);
-  for (let n = 0; n < 100_000; n += 1) {
-    const dest = path.join(dir, n === 0 ? name : ext ? `${stem}.${n}.${ext}` : `${stem}.${n}`);
-    if (!(await taken(dest)) && !(withReason && (await taken(`${dest}.reason.json`)))) return dest;
-  }
-  throw new Error(`no free name for ${name} in ${dir}`);
+  return freePath(dir, name, withReason ? (p) => [`${p}.reason.json`] : undefined);
 }
 
 /**

@@ -25,8 +25,6 @@ export interface Hooks {
   accepted?(rels: string[]): Promise<void>;
   /** These paths are no longer locked by a running WO. */
   unlocked?(rels: string[]): Promise<void>;
-  /** A stage finished (metrics). */
-  stageDone?(stage: Stage, seconds: number): void;
 }
 
 export interface Runtime {

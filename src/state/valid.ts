@@ -3,7 +3,7 @@
  * wo did not write (a migrating user's old state, a folder, garbage) is reported, never used as a record.
  */
 import { z } from 'zod';
-import { STAGES, STATUSES, type WoRecord } from './record.js';
+import { STAGES, STATUSES } from './record.js';
 
 /** The biggest record file read (output tails and diffs are capped far below this). */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
@@ -58,9 +58,4 @@ export function recordProblem(value: unknown, id: string): string | undefined {
   if (r.success) return undefined;
   const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`);
   return `has wrong fields: ${issues.join('; ')}${r.error.issues.length > 3 ? ` (and ${r.error.issues.length - 3} more)` : ''}`;
-}
-
-/** Why: the typed view of a value `recordProblem` accepted. */
-export function asRecord(value: unknown, id: string): WoRecord | undefined {
-  return recordProblem(value, id) === undefined ? (value as WoRecord) : undefined;
 }

@@ -110,11 +110,14 @@ function* candidates(name: string): Generator<string> {
   for (let n = 1; n < 100_000; n++) yield ext ? `${stem}.${n}.${ext}` : `${stem}.${n}`;
 }
 
-/** The first free path for `name` in a folder only this daemon writes (numbered variants when taken). */
-export async function freePath(dir: string, name: string): Promise<string> {
+/**
+ * The first free path for `name` in a folder only this daemon writes (numbered variants when taken); `siblings`
+ * names files that must be free beside it too (a rejected file's `.reason.json`).
+ */
+export async function freePath(dir: string, name: string, siblings: (p: string) => string[] = () => []): Promise<string> {
   for (const cand of candidates(name)) {
     const p = path.join(dir, cand);
-    if (!(await exists(p))) return p;
+    if (!(await exists(p)) && !(await Promise.all(siblings(p).map(exists))).some(Boolean)) return p;
   }
   throw new Error(`no free name for ${name} in ${dir}`);
 }
