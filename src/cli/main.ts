@@ -25,7 +25,7 @@ export const COMMANDS: Record<string, { module: string; summary: string; hidden?
   doctor: { module: './commands/doctor.js', summary: 'preflight checks with the fix for each problem' },
   service: { module: './commands/service.js', summary: 'install, uninstall or show the launchd/systemd unit' },
   mls: { module: './commands/mls.js', summary: 'write or read the lessons ledger' },
-  prune: { module: './commands/prune.js', summary: 'remove archived WOs, backups and rotated logs older than D' },
+  prune: { module: './commands/prune.js', summary: 'apply retention: old records, archives, backups, rotated logs' },
   dashboard: { module: './commands/dashboard.js', summary: 'print (and on a desktop open) the dashboard URL' },
   forensics: { module: './commands/forensics.js', summary: 'write the evidence for a time window to g/reports/' },
   'check-history': { module: './commands/check-history.js', summary: 'what happened to a path: healthy, never-existed, vanished, broken' },

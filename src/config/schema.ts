@@ -24,6 +24,9 @@ const guardFile = z.strictObject({
   max_age_s: z.number().int().positive().optional(),
 });
 
+/** A retention age in days: 0 or null keep forever. */
+const days = z.number().min(0).max(36_500).nullable();
+
 const autonomy = z.enum(['observe', 'approve', 'guarded', 'auto']);
 
 /** What a notification can be about (`notify.events`); the default tells failures, holds and drift. */
@@ -91,6 +94,8 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   telemetry: z.strictObject({
     rotate_bytes: z.number().int().min(4096).default(64 * 1024 * 1024),
+    // Rotated unified.<stamp>.jsonl files kept (the oldest beyond this are removed at each rotation).
+    keep: z.number().int().min(1).max(10_000).default(20),
     // OTLP/HTTP traces (one per WO attempt); null ⇒ OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else no tracing.
     otlp: z.strictObject({ endpoint: z.url({ protocol: /^https?$/ }).nullable().default(null) }).prefault({}),
   }).prefault({}),
@@ -105,6 +110,19 @@ export const configSchema = z.strictObject({
   logs: z.strictObject({
     rotate_bytes: z.number().int().min(1024).default(10 * 1024 * 1024),
     keep: z.number().int().min(1).max(100).default(5),
+  }).prefault({}),
+  // What the daemon (once a day) and `wo prune` remove; 0 or null: keep forever. Live WOs are never pruned.
+  retention: z.strictObject({
+    records_days: days.default(90),
+    archive_days: days.default(30),
+    // Absent: as archive_days.
+    rejected_days: days.optional(),
+    backups_days: days.default(14),
+    logs_days: days.default(30),
+    // Hours between the daemon's passes (the first runs at start); 0: only `wo prune`.
+    interval_h: z.number().min(0).max(24 * 365).default(24),
+    // Deletions per batch; the daemon yields to its loop between batches.
+    batch: z.number().int().min(1).max(100_000).default(500),
   }).prefault({}),
 });
 

@@ -15,6 +15,8 @@ import { runJob } from './lifecycle.js';
 import { Scheduler } from './scheduler.js';
 import { Intake, type Claimed } from './intake.js';
 import { recoverAll } from './recover.js';
+import { startRetention } from '../retention/daemon.js';
+import { rotateOwnStdio } from '../util/rotate.js';
 import { act, cancelAll, ownUid, actionEntry, type Action, type ActOptions } from './actions.js';
 import { serveControl } from './control.js';
 import { applyPause, isPaused, pauseView, pauseWords, readPause, writePause, type PauseState } from './pause.js';
@@ -101,6 +103,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   releases.add('lock', () => lock.release());
 
   const telemetry = new Telemetry(L.telemetry, config.telemetry.rotate_bytes);
+  telemetry.keepRotated = config.telemetry.keep;
   const repaired = telemetry.open();
   if (repaired) log.warn({ bytes: repaired }, 'repaired a torn last telemetry line left by a crash');
   releases.add('telemetry', () => telemetry.close());
@@ -340,12 +343,23 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   await intake.start();
   releases.add('intake', () => intake.close());
   await checkDisk();
-  const diskTimer = setInterval(() => void checkDisk().catch((err) => log.error({ err: String(err) }, 'disk check failed')), 5000);
+  const diskTimer = setInterval(() => {
+    void checkDisk().catch((err) => log.error({ err: String(err) }, 'disk check failed'));
+    // launchd's StandardOutPath/StandardErrorPath are files nobody else rotates: the daemon does (copy, then truncate).
+    try {
+      rotateOwnStdio(L.logs, { rotateBytes: config.logs.rotate_bytes, keep: config.logs.keep });
+    } catch (err) {
+      log.error({ err: String(err) }, 'rotating the service manager\'s output file failed');
+    }
+  }, 5000);
   diskTimer.unref();
   releases.add('disk timer', () => clearInterval(diskTimer));
   ready = true;
   await writeInfo();
   telemetry.emit('daemon', 'daemon_started', { pid: process.pid, root: L.root, port, version: VERSION });
+  // Retention (after recovery, in the background): a pass now, then every retention.interval_h; stopped before the lock goes.
+  const retention = startRetention({ root: L.root, config: () => config, telemetry, log });
+  releases.add('retention', () => retention.close());
   log.info({ root: L.root, port, pid: process.pid }, `wo daemon ready on ${L.root}${port ? ` (http://127.0.0.1:${port}/)` : ''}`);
   if (notifySocket) {
     const n = await sdNotify(notifySocket, { READY: '1', STATUS: `watching ${L.root}${port ? `, http on 127.0.0.1:${port}` : ''}` });
@@ -359,6 +373,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       const next = await loadConfig(root);
       const guardChanged = JSON.stringify([config.guardrail, config.notify]) !== JSON.stringify([next.guardrail, next.notify]);
       config = next;
+      telemetry.keepRotated = config.telemetry.keep;
       pausedMetric();
       log.info({ why }, 'config reloaded');
       if (guardChanged) {

@@ -7,7 +7,7 @@ import { appendLineSync } from '../util/fsx.js';
 export const EVENTS = [
   'daemon_started', 'daemon_stopped', 'wo_received', 'wo_rejected', 'wo_held', 'wo_approved', 'wo_started', 'wo_step',
   'wo_completed', 'wo_failed', 'wo_rolled_back', 'wo_duplicate', 'wo_routed', 'wo_cancelled', 'wo_pipeline_drift',
-  'wo_pipeline_healthy', 'guardrail_restored',
+  'wo_pipeline_healthy', 'guardrail_restored', 'retention_pruned',
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 export type Agent = 'daemon' | 'router' | 'apply_patch' | 'exec' | 'guardrail' | 'cli';
@@ -57,11 +57,32 @@ export function repairTornTail(file: string): number {
   }
 }
 
+/** Why: rotated telemetry must stay bounded in count too; remove the oldest `unified.<stamp>.jsonl` beyond `keep`, then fsync the folder. */
+export function dropOldRotated(file: string, keep: number): void {
+  const dir = path.dirname(file);
+  const base = path.basename(file, '.jsonl');
+  // The stamp is an ISO time (sortable as text); `-<n>` disambiguates rotations within one millisecond.
+  const rotated = fs.readdirSync(dir).filter((n) => n.startsWith(`${base}.`) && n.endsWith('.jsonl') && n !== path.basename(file)).sort();
+  const drop = rotated.slice(0, Math.max(0, rotated.length - keep));
+  for (const n of drop) fs.rmSync(path.join(dir, n), { force: true });
+  if (!drop.length) return;
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } catch {
+    /* some file systems refuse fsync on a folder */
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Appends events to `unified.jsonl`; emits each on `.bus` for SSE and metrics. */
 export class Telemetry {
   readonly bus = new EventEmitter();
   private fd: number | null = null;
   private size = 0;
+  /** Rotated `unified.<stamp>.jsonl` files kept (config telemetry.keep); the oldest beyond are removed at rotation. */
+  keepRotated = 20;
 
   constructor(
     readonly file: string,
@@ -116,6 +137,7 @@ export class Telemetry {
     fs.renameSync(this.file, target);
     this.fd = fs.openSync(this.file, 'a', 0o600);
     this.size = 0;
+    dropOldRotated(this.file, this.keepRotated);
   }
 
   close(): void {

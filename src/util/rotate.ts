@@ -111,3 +111,47 @@ export class RotatingFile {
     this.fd = -1;
   }
 }
+
+/** The path of `fd` when it is a regular file inside `dir` (matched by device and inode), else undefined. */
+function fileOfFd(fd: number, dir: string, names: (n: string) => boolean): { file: string; size: number } | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch {
+    return undefined;
+  }
+  if (!st.isFile()) return undefined;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  for (const n of entries.filter(names)) {
+    const s = fs.statSync(path.join(dir, n), { throwIfNoEntry: false });
+    if (s && s.ino === st.ino && s.dev === st.dev) return { file: path.join(dir, n), size: st.size };
+  }
+  return undefined;
+}
+
+/**
+ * Why: launchd points the daemon's stdout/stderr at g/logs/launchd.out.log / launchd.err.log and never rotates them.
+ * The daemon cannot reopen its own fds 1 and 2, so when one is such a file and past `rotateBytes` it is copied to
+ * `<name>.1.log` (older copies shifted, `keep` kept) and truncated in place (launchd opens it O_APPEND, so the next
+ * write lands at the new end). A line written between the copy and the truncation is lost; stdout carries nothing
+ * there (daemon.log has every line), stderr only what node itself prints. Returns the files rotated.
+ */
+export function rotateOwnStdio(logsDir: string, limits: RotateLimits, fds: number[] = [1, 2]): string[] {
+  const done: string[] = [];
+  for (const fd of fds) {
+    const own = fileOfFd(fd, logsDir, (n) => /^launchd\.(?:out|err)\.log$/.test(n));
+    if (!own || own.size <= limits.rotateBytes) continue;
+    ignoreGone(() => fs.unlinkSync(rotatedName(own.file, limits.keep)));
+    for (let i = limits.keep - 1; i >= 1; i--) ignoreGone(() => fs.renameSync(rotatedName(own.file, i), rotatedName(own.file, i + 1)));
+    fs.copyFileSync(own.file, rotatedName(own.file, 1));
+    fs.ftruncateSync(fd, 0);
+    fsyncDir(logsDir);
+    done.push(own.file);
+  }
+  return done;
+}

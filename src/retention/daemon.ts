@@ -1,0 +1,76 @@
+/** The daemon's retention: one pass in the background at start, then every `retention.interval_h`; stopped on shutdown. */
+import type { Config } from '../config/load.js';
+import type { Telemetry } from '../state/telemetry.js';
+import type { Logger } from '../daemon/runtime.js';
+import { configPolicy } from './plan.js';
+import { runRetention } from './run.js';
+
+export interface RetentionService {
+  /** Run a pass now (one at a time: a call during a pass returns that pass). */
+  runNow(): Promise<void>;
+  /** Stop the timer and the pass in progress (between batches); resolves when it has stopped. */
+  close(): Promise<void>;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Why: a year of records must not pile up by hand; the daemon prunes by the config, never blocking its loop for long. */
+export function startRetention(deps: {
+  root: string;
+  config: () => Config;
+  telemetry: Telemetry;
+  log: Logger;
+  onRecordsPruned?: (ids: string[]) => void | Promise<void>;
+}): RetentionService {
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let closed = false;
+
+  const schedule = () => {
+    clearTimeout(timer);
+    const h = deps.config().retention.interval_h;
+    if (closed || h <= 0) return;
+    // setTimeout's limit is ~24.8 days: longer intervals wake up and re-arm.
+    timer = setTimeout(() => void runNow(), Math.min(h * HOUR_MS, 2 ** 31 - 1));
+    timer.unref();
+  };
+
+  const pass = async () => {
+    const c = deps.config();
+    try {
+      const res = await runRetention({
+        root: deps.root,
+        policy: configPolicy(c.retention),
+        batch: c.retention.batch,
+        telemetry: deps.telemetry,
+        signal: abort.signal,
+        ...(deps.onRecordsPruned ? { onRecordsPruned: deps.onRecordsPruned } : {}),
+      });
+      const fields = { removed: res.removed.length, counts: res.counts, skipped: res.skipped.length, protected_live: res.protected_live, kept_for_rollback: res.kept_for_rollback };
+      if (res.removed.length || res.skipped.length) deps.log.info(fields, `retention removed ${res.removed.length} file(s)${res.skipped.length ? `, kept ${res.skipped.length} that changed since the scan` : ''}`);
+    } catch (err) {
+      deps.log.error({ err: String(err) }, 'retention pass failed');
+    }
+  };
+
+  const runNow = (): Promise<void> => {
+    if (closed) return Promise.resolve();
+    running ??= pass().finally(() => {
+      running = undefined;
+      schedule();
+    });
+    return running;
+  };
+
+  if (deps.config().retention.interval_h > 0) void runNow();
+  return {
+    runNow,
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      abort.abort();
+      await running;
+    },
+  };
+}
