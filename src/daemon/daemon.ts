@@ -343,14 +343,18 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   await intake.start();
   releases.add('intake', () => intake.close());
   await checkDisk();
-  const diskTimer = setInterval(() => {
-    void checkDisk().catch((err) => log.error({ err: String(err) }, 'disk check failed'));
-    // launchd's StandardOutPath/StandardErrorPath are files nobody else rotates: the daemon does (copy, then truncate).
+  // launchd's StandardOutPath/StandardErrorPath are files nobody else rotates: the daemon does (copy, then truncate).
+  const rotateStdio = () => {
     try {
       rotateOwnStdio(L.logs, { rotateBytes: config.logs.rotate_bytes, keep: config.logs.keep });
     } catch (err) {
       log.error({ err: String(err) }, 'rotating the service manager\'s output file failed');
     }
+  };
+  rotateStdio();
+  const diskTimer = setInterval(() => {
+    void checkDisk().catch((err) => log.error({ err: String(err) }, 'disk check failed'));
+    rotateStdio();
   }, 5000);
   diskTimer.unref();
   releases.add('disk timer', () => clearInterval(diskTimer));
