@@ -362,6 +362,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   await writeInfo();
   telemetry.emit('daemon', 'daemon_started', { pid: process.pid, root: L.root, port, version: VERSION });
   // Retention (after recovery, in the background): a pass now, then every retention.interval_h; stopped before the lock goes.
+  // (the index of record summaries is told which records went: pass `onRecordsPruned: (ids) => …` here)
   const retention = startRetention({ root: L.root, config: () => config, telemetry, log });
   releases.add('retention', () => retention.close());
   log.info({ root: L.root, port, pid: process.pid }, `wo daemon ready on ${L.root}${port ? ` (http://127.0.0.1:${port}/)` : ''}`);
@@ -378,6 +379,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       const guardChanged = JSON.stringify([config.guardrail, config.notify]) !== JSON.stringify([next.guardrail, next.notify]);
       config = next;
       telemetry.keepRotated = config.telemetry.keep;
+      retention.reschedule();
       pausedMetric();
       log.info({ why }, 'config reloaded');
       if (guardChanged) {

@@ -8,6 +8,8 @@ import { runRetention } from './run.js';
 export interface RetentionService {
   /** Run a pass now (one at a time: a call during a pass returns that pass). */
   runNow(): Promise<void>;
+  /** Re-arm the timer from the current config (after a reload changed `retention.interval_h`). */
+  reschedule(): void;
   /** Stop the timer and the pass in progress (between batches); resolves when it has stopped. */
   close(): Promise<void>;
 }
@@ -26,17 +28,20 @@ export function startRetention(deps: {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let closed = false;
+  let lastPassAt = Date.now();
 
   const schedule = () => {
     clearTimeout(timer);
     const h = deps.config().retention.interval_h;
     if (closed || h <= 0) return;
-    // setTimeout's limit is ~24.8 days: longer intervals wake up and re-arm.
-    timer = setTimeout(() => void runNow(), Math.min(h * HOUR_MS, 2 ** 31 - 1));
+    // Counted from the last pass (a reload re-arms without postponing); setTimeout's limit is ~24.8 days.
+    const due = lastPassAt + h * HOUR_MS - Date.now();
+    timer = setTimeout(() => (Date.now() >= lastPassAt + h * HOUR_MS ? void runNow() : schedule()), Math.min(Math.max(0, due), 2 ** 31 - 1));
     timer.unref();
   };
 
   const pass = async () => {
+    lastPassAt = Date.now();
     const c = deps.config();
     try {
       const res = await runRetention({
@@ -66,6 +71,9 @@ export function startRetention(deps: {
   if (deps.config().retention.interval_h > 0) void runNow();
   return {
     runNow,
+    reschedule: () => {
+      if (!running) schedule();
+    },
     async close() {
       closed = true;
       clearTimeout(timer);

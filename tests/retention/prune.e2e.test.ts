@@ -135,6 +135,18 @@ describe('retention end to end', () => {
     expect(await d.stop()).toBe(0);
   }, 120_000);
 
+  it('the daemon passes again every interval_h, and removes what aged since', async () => {
+    const root = tempRoot('http:\n  enabled: false\nretention:\n  interval_h: 0.0003\n'); // about a second
+    const d = await pool.start(root);
+    await waitFor(() => readEvents(root).filter((e) => e.event === 'retention_pruned').length >= 1, { timeout: 30_000, what: 'first pass' });
+    const log = path.join(root, 'g/logs/daemon.1.log');
+    fs.writeFileSync(log, 'x\n');
+    age(log, 40);
+    await waitFor(() => readEvents(root).some((e) => e.event === 'retention_pruned' && e.counts?.log === 1), { timeout: 30_000, what: 'a later pass' });
+    expect(fs.existsSync(log)).toBe(false);
+    expect(await d.stop()).toBe(0);
+  }, 60_000);
+
   it('wo prune --older-than keeps records and removes only wo\'s own files', async () => {
     const root = tempRoot(config(0));
     const { expected } = await seed(root);
