@@ -363,7 +363,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   telemetry.emit('daemon', 'daemon_started', { pid: process.pid, root: L.root, port, version: VERSION });
   // Retention (after recovery, in the background): a pass now, then every retention.interval_h; stopped before the lock goes.
   // (the index of record summaries is told which records went: pass `onRecordsPruned: (ids) => …` here)
-  const retention = startRetention({ root: L.root, config: () => config, telemetry, log });
+  const retention = startRetention({ root: L.root, config: () => config, telemetry, log, hold: (id) => scheduler.tryHoldIds([id]) });
   releases.add('retention', () => retention.close());
   log.info({ root: L.root, port, pid: process.pid }, `wo daemon ready on ${L.root}${port ? ` (http://127.0.0.1:${port}/)` : ''}`);
   if (notifySocket) {

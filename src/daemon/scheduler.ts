@@ -60,6 +60,17 @@ export class Scheduler {
     return new Set([...this.locked].filter((k) => k.startsWith('path:')).map((k) => k.slice(5)));
   }
 
+  /** Why: retention deletes a WO's backup and record only while no attempt of it can start; undefined when one runs. */
+  tryHoldIds(ids: string[]): (() => void) | undefined {
+    const keys = ids.map((id) => `id:${id}`);
+    if (keys.some((k) => this.locked.has(k))) return undefined;
+    for (const k of keys) this.locked.add(k);
+    return () => {
+      for (const k of keys) this.locked.delete(k);
+      this.pump();
+    };
+  }
+
   /** Ids queued or running. */
   has(id: string): boolean {
     return this.running.has(id) || this.queue.some((j) => j.id === id);

@@ -23,6 +23,8 @@ export function startRetention(deps: {
   telemetry: Telemetry;
   log: Logger;
   onRecordsPruned?: (ids: string[]) => void | Promise<void>;
+  /** The scheduler's per-id lock (see RetentionOptions.hold). */
+  hold?: (id: string) => (() => void) | undefined;
 }): RetentionService {
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -51,6 +53,7 @@ export function startRetention(deps: {
         telemetry: deps.telemetry,
         signal: abort.signal,
         ...(deps.onRecordsPruned ? { onRecordsPruned: deps.onRecordsPruned } : {}),
+        ...(deps.hold ? { hold: deps.hold } : {}),
       });
       const fields = { removed: res.removed.length, counts: res.counts, skipped: res.skipped.length, protected_live: res.protected_live, kept_for_rollback: res.kept_for_rollback };
       if (res.removed.length || res.skipped.length) deps.log.info(fields, `retention removed ${res.removed.length} file(s)${res.skipped.length ? `, kept ${res.skipped.length} that changed since the scan` : ''}`);

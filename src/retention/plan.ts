@@ -59,6 +59,9 @@ export interface RetentionPlan {
   keptForRollback: number;
 }
 
+/** The youngest a backup without a record may be removed at (days). */
+export const ORPHAN_BACKUP_MIN_DAYS = 1;
+
 const forever = (d: number | null | undefined): boolean => d === null || d === undefined || d <= 0;
 
 /** Whether something of age reference `refMs` is older than `days` at `now`. */
@@ -111,7 +114,9 @@ export function planRetention(input: { now: number; policy: RetentionPolicy; rec
       continue;
     }
     const ref = Math.max(f.mtimeMs, ...own.map(refOf));
-    const days = daysFor[f.kind];
+    // A backup with no record may be a first attempt's snapshot in progress (its record is written right after):
+    // never younger than a day, whatever the age asked.
+    const days = f.kind === 'backup' && own.length === 0 && !forever(daysFor.backup) ? Math.max(daysFor.backup!, ORPHAN_BACKUP_MIN_DAYS) : daysFor[f.kind];
     if (!older(ref, days, now)) {
       if (f.kind === 'backup') for (const o of own) backupKept.add(o.id);
       continue;

@@ -9,8 +9,10 @@ import { fsyncDir } from '../util/fsx.js';
 import { StateStore } from '../state/store.js';
 import { TERMINAL } from '../state/record.js';
 import type { Telemetry } from '../state/telemetry.js';
-import { planRetention, type Deletion, type DeletionKind, type RetentionPlan, type RetentionPolicy } from './plan.js';
+import { ORPHAN_BACKUP_MIN_DAYS, planRetention, type Deletion, type DeletionKind, type RetentionPlan, type RetentionPolicy } from './plan.js';
 import { scanRetention, yieldLoop } from './scan.js';
+
+const DAY_MS = 86_400_000;
 
 export interface RetentionOptions {
   root: string;
@@ -25,6 +27,11 @@ export interface RetentionOptions {
   onRecordsPruned?: (ids: string[]) => void | Promise<void>;
   /** Stops between batches (daemon shutdown). */
   signal?: AbortSignal;
+  /**
+   * The daemon's per-id lock: held around the re-check and the deletion, so no attempt of the WO starts (and takes a
+   * snapshot into g/backups/<id>/) meanwhile; undefined when the WO runs now (then it is skipped).
+   */
+  hold?: (id: string) => (() => void) | undefined;
 }
 
 export interface RetentionResult {
@@ -39,15 +46,52 @@ export interface RetentionResult {
 }
 
 /** Re-read the record just before deleting what belongs to it: it must still be terminal and unchanged since the scan. */
-async function stillDeletable(store: StateStore, d: Deletion, finishedAt: Map<string, string | undefined>): Promise<string | undefined> {
+async function stillDeletable(root: string, store: StateStore, d: Deletion, finishedAt: Map<string, string | undefined>): Promise<string | undefined> {
   if (d.id === undefined || (d.kind !== 'record' && d.kind !== 'backup' && d.kind !== 'archive' && d.kind !== 'live')) return undefined;
   const got = await store.inspect(d.id);
+  if (got.kind === 'absent' && d.kind === 'backup') {
+    // No record (yet): a first attempt takes its snapshot before its first record write. Only an old one goes.
+    const st = await fsp.lstat(path.join(root, d.rel)).catch(() => undefined);
+    return st && Date.now() - st.mtimeMs < ORPHAN_BACKUP_MIN_DAYS * DAY_MS ? 'a backup without a record, written within a day (a first attempt in progress?)' : undefined;
+  }
   if (got.kind === 'absent') return d.kind === 'record' ? 'the record is gone already' : undefined;
   if (got.kind === 'foreign') return `g/followup/state/${d.id}.json is not a record of wo's (${got.why})`;
   if (!TERMINAL.has(got.record.status)) return `the WO is ${got.record.status} now`;
   if (finishedAt.has(d.id) && finishedAt.get(d.id) !== got.record.times.finished) return 'the WO finished again since the scan';
   finishedAt.set(d.id, got.record.times.finished);
   return undefined;
+}
+
+/**
+ * Remove a record so that what is removed is exactly a terminal record: move it aside (a hidden name no reader
+ * lists), check what was moved, and put it back when it is live after all (a `wo retry` wrote it since the check) —
+ * unless a newer record is at the path already. Returns why it was kept, or undefined when it is gone.
+ */
+async function removeRecord(file: string, finished: string | undefined): Promise<string | undefined> {
+  const aside = path.join(path.dirname(file), `.pruning-${path.basename(file)}`);
+  try {
+    await fsp.rename(file, aside);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the record is gone already' : String(err);
+  }
+  let rec: { status?: string; times?: { finished?: string } } | undefined;
+  try {
+    rec = JSON.parse(await fsp.readFile(aside, 'utf8')) as typeof rec;
+  } catch {
+    rec = undefined;
+  }
+  if (rec && TERMINAL.has(rec.status as never) && rec.times?.finished === finished) {
+    await fsp.unlink(aside);
+    return undefined;
+  }
+  try {
+    await fsp.link(aside, file); // never over a newer record
+  } catch {
+    /* a newer record is there already */
+  }
+  await fsp.unlink(aside);
+  await fsyncDir(path.dirname(file));
+  return rec ? `the WO is ${rec.status} now` : 'the record changed since the scan';
 }
 
 /** Why: retention must never stall the daemon or lose a live WO; one pass deletes durably, in bounded batches. */
@@ -88,14 +132,26 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRes
           result.skipped.push({ rel: d.rel, why: 'its backup could not be removed' });
           continue;
         }
-        const why = await stillDeletable(store, d, finishedAt);
+        const release = d.id !== undefined && opts.hold ? opts.hold(d.id) : () => {};
+        if (!release) {
+          result.skipped.push({ rel: d.rel, why: 'the WO runs now' });
+          if (d.kind === 'backup') backupFailed.add(d.id!);
+          continue;
+        }
+        const abs = path.join(L.root, d.rel);
+        let why: string | undefined;
+        try {
+          why = await stillDeletable(L.root, store, d, finishedAt);
+          if (!why && d.kind === 'record') why = await removeRecord(abs, finishedAt.get(d.id!));
+          else if (!why) await fsp.rm(abs, { recursive: d.kind === 'backup', force: true });
+        } finally {
+          release();
+        }
         if (why) {
           result.skipped.push({ rel: d.rel, why });
           if (d.kind === 'backup') backupFailed.add(d.id!);
           continue;
         }
-        const abs = path.join(L.root, d.rel);
-        await fsp.rm(abs, { recursive: d.kind === 'backup', force: true });
         dirs.add(path.dirname(abs));
         result.removed.push(d);
         result.counts[d.kind] = (result.counts[d.kind] ?? 0) + 1;

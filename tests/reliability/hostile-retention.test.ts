@@ -46,7 +46,7 @@ describe('hostile retention', () => {
       const text = fs.readFileSync(path.join(root, 'out', `${id}.txt`), 'utf8');
       if (i % 3 === 2) {
         expect(rec.status, id).toBe('failed');
-        expect(rec.rolled_back, id).toBe(true);
+        expect(rec.rolled_back, `${id}: ${JSON.stringify({ error: rec.error, rolled_back_to: rec.rolled_back_to, warnings: rec.warnings, attempts: rec.attempts })}`).toBe(true);
         expect(text, id).toBe(`before ${id}\n`);
       } else {
         expect(rec.status, id).toBe('succeeded');

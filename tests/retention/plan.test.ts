@@ -75,6 +75,11 @@ describe('retention planner', () => {
     expect(rels(p)).toEqual(['bridge/archive/WO-O.1.yaml', 'g/backups/WO-O']);
   });
 
+  it('a backup with no record is never removed younger than a day (a first attempt snapshots before its first record write)', () => {
+    const p = plan([], [backup('WO-FIRST', 0.5), backup('WO-GONE', 2)], oneAgePolicy(0));
+    expect(rels(p)).toEqual(['g/backups/WO-GONE']);
+  });
+
   it('a rejected file is protected by a live record pointing at it, else goes after rejected_days', () => {
     const files = [file('rejected', 'bridge/rejected/a.yaml', 40), file('rejected', 'bridge/rejected/b.yaml', 40), file('rejected', 'bridge/rejected/b.yaml.reason.json', 20)];
     const p = plan([rec('WO-Q', 'queued', 40, { file: 'bridge/rejected/a.yaml' })], files);

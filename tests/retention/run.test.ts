@@ -79,6 +79,26 @@ describe('retention executor', () => {
     expect(fs.existsSync(path.join(root, 'g/backups/WO-00000'))).toBe(true);
   });
 
+  it('with the daemon\'s per-id lock: a WO whose lock is held is skipped, the others deleted under their lock', async () => {
+    const root = seedRoot(3);
+    const held: string[] = [];
+    const res = await runRetention({
+      root,
+      policy: POLICY,
+      batch: 10,
+      hold: (id) => {
+        if (id === 'WO-00001') return undefined;
+        held.push(id);
+        return () => held.push(`-${id}`);
+      },
+    });
+    expect(res.skipped.map((s) => s.rel).sort()).toEqual(['g/backups/WO-00001', 'g/followup/state/WO-00001.json']);
+    expect(res.counts).toEqual({ backup: 2, record: 2 });
+    expect(fs.existsSync(path.join(root, 'g/followup/state/WO-00001.json'))).toBe(true);
+    expect(held.filter((h) => h === 'WO-00000').length).toBe(held.filter((h) => h === '-WO-00000').length);
+    expect(fs.readdirSync(path.join(root, 'g/followup/state')).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
   it('stops between batches when aborted', async () => {
     const root = seedRoot(5);
     const ac = new AbortController();
