@@ -59,6 +59,26 @@ describe('hostile retention', () => {
     expect(fs.readdirSync(path.join(root, 'g/followup/state')).length).toBe(n);
   }, T(240_000, 1_200_000));
 
+  it('the daemon\'s own passes (tiny ages, ~1 s apart) racing a stream of WOs lose nothing live', async () => {
+    const n = size(30, 300);
+    // Backups and archive files of terminal WOs go about 0.1 s after they finish; records are kept to check the outcome.
+    const root = tempRoot(`${CONFIG}retention:\n  interval_h: 0.0003\n  batch: 3\n  records_days: null\n  backups_days: 0.000001\n  archive_days: 0.000001\n`);
+    fs.mkdirSync(path.join(root, 'out'), { recursive: true });
+    const ids = Array.from({ length: n }, (_, i) => `WO-D${String(i).padStart(4, '0')}`);
+    for (const id of ids) fs.writeFileSync(path.join(root, 'out', `${id}.txt`), `before ${id}\n`);
+    const d = await pool.start(root);
+    for (const [i, id] of ids.entries()) dropAtomic(path.join(root, 'bridge/inbox/CLC'), `${id}.yaml`, i % 3 === 2 ? woFail(id) : woOk(id));
+    await waitFor(() => ids.every((id) => ['succeeded', 'failed'].includes(readRecord(root, id)?.status)), { timeout: T(90_000, 600_000), what: 'every WO terminal' });
+    for (const [i, id] of ids.entries()) {
+      const rec = readRecord(root, id)!;
+      const text = fs.readFileSync(path.join(root, 'out', `${id}.txt`), 'utf8');
+      expect(rec.status, id).toBe(i % 3 === 2 ? 'failed' : 'succeeded');
+      expect(text, `${id}: ${JSON.stringify(rec.error)}`).toBe(i % 3 === 2 ? `before ${id}\n` : `new ${id}\n`);
+    }
+    await waitFor(() => readEvents(root).some((e) => e.event === 'retention_pruned' && (e.counts?.backup ?? 0) > 0), { timeout: 60_000, what: 'a pass that removed backups' });
+    expect(await d.stop()).toBe(0);
+  }, T(240_000, 1_200_000));
+
   it('a backlog of thousands of old records is pruned in batches at start while a new WO completes', async () => {
     const backlog = size(3000, 30_000);
     const root = tempRoot(`${CONFIG}retention:\n  batch: 200\n`);
