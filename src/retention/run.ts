@@ -58,6 +58,12 @@ async function stillDeletable(root: string, store: StateStore, d: Deletion, fini
   if (got.kind === 'foreign') return `g/followup/state/${d.id}.json is not a record of wo's (${got.why})`;
   if (!TERMINAL.has(got.record.status)) return `the WO is ${got.record.status} now`;
   if (finishedAt.has(d.id) && finishedAt.get(d.id) !== got.record.times.finished) return 'the WO finished again since the scan';
+  if (d.kind === 'backup') {
+    // Written after the WO finished: a new attempt (same id, resubmitted) is taking its snapshot before its record.
+    const fin = Date.parse(got.record.times.finished ?? '');
+    const st = await fsp.lstat(path.join(root, d.rel)).catch(() => undefined);
+    if (st && Number.isFinite(fin) && st.mtimeMs > fin) return 'the backup was written after the WO finished (a new attempt in progress?)';
+  }
   finishedAt.set(d.id, got.record.times.finished);
   return undefined;
 }

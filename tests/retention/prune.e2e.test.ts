@@ -53,7 +53,7 @@ async function seed(root: string): Promise<{ expected: string[]; kept: string[] 
 
   for (const [id, days] of [['OLD', 120], ['MID', 40], ['NEW', 2], ['HELD', 400]] as const) {
     ageRecord(root, id, days);
-    if (fs.existsSync(path.join(root, 'g/backups', id))) age(path.join(root, 'g/backups', id), days);
+    if (fs.existsSync(path.join(root, 'g/backups', id))) age(path.join(root, 'g/backups', id), days + 0.001); // taken before it finished
     for (const a of archived(root, id)) age(path.join(root, a), days);
   }
   for (const n of fs.readdirSync(path.join(root, 'bridge/hold'), { recursive: true }) as string[]) age(path.join(root, 'bridge/hold', n), 400);

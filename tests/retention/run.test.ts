@@ -67,6 +67,19 @@ describe('retention executor', () => {
     expect(fs.existsSync(path.join(root, 'g/followup/state/WO-00005.json'))).toBe(true);
   });
 
+  it('a backup written after its WO finished (a new attempt taking its snapshot) is kept', async () => {
+    const root = seedRoot(1);
+    // Between the scan and the deletion, the WO is resubmitted and its new attempt writes into g/backups/WO-00000/.
+    const touch = () => {
+      const now = new Date();
+      fs.utimesSync(path.join(root, 'g/backups/WO-00000'), now, now);
+      return () => {};
+    };
+    const res = await runRetention({ root, policy: POLICY, batch: 10, hold: touch });
+    expect(res.skipped.map((s) => s.rel)).toEqual(['g/backups/WO-00000', 'g/followup/state/WO-00000.json']);
+    expect(fs.existsSync(path.join(root, 'g/backups/WO-00000'))).toBe(true);
+  });
+
   it('a foreign file at a record\'s path is never deleted, nor its backup', async () => {
     const root = seedRoot(1);
     const f = path.join(root, 'g/followup/state/WO-00000.json');
