@@ -27,7 +27,7 @@ export const COMMANDS: Record<string, { module: string; summary: string; hidden?
   mls: { module: './commands/mls.js', summary: 'write or read the lessons ledger' },
   prune: { module: './commands/prune.js', summary: 'remove archived WOs, backups and rotated logs older than D' },
   dashboard: { module: './commands/dashboard.js', summary: 'print (and on a desktop open) the dashboard URL' },
-  forensics: { module: './commands/forensics.js', summary: 'write the evidence for a time window to g/reports/' },
+  forensics: { module: './commands/forensics.js', summary: 'write the evidence for a time window to g/reports/wo/' },
   'check-history': { module: './commands/check-history.js', summary: 'what happened to a path: healthy, never-existed, vanished, broken' },
   history: { module: './commands/check-history.js', summary: 'same as check-history' },
   config: { module: './commands/config.js', summary: 'print the effective config (--defaults, --json) or its reference' },

@@ -48,7 +48,7 @@ export function register(program: Command, name: string): void {
         ...backups,
         ...(await oldEntries(L.telemetryDir, cutoff, (n) => /^unified\..+\.jsonl$/.test(n))),
         ...(await oldEntries(L.logs, cutoff, (n) => /^rollback_\d{8}(?:\.\d+)?\.log$/.test(n))),
-        ...(await oldEntries(L.reports, cutoff, (n) => n.endsWith('.json'))),
+        ...(await oldEntries(L.woReports, cutoff, (n) => n.endsWith('.json'))),
       ];
       if (!opts.dryRun) for (const p of removed) await fs.rm(p, { recursive: true, force: true });
       const rel = removed.map((p) => path.relative(L.root, p));
