@@ -30,6 +30,7 @@ export const COMMANDS: Record<string, { module: string; summary: string; hidden?
   forensics: { module: './commands/forensics.js', summary: 'write the evidence for a time window to g/reports/wo/' },
   'check-history': { module: './commands/check-history.js', summary: 'what happened to a path: healthy, never-existed, vanished, broken' },
   history: { module: './commands/check-history.js', summary: 'same as check-history' },
+  migrate: { module: './commands/migrate.js', summary: 'adopt an old pipeline: critical lists, agents and state files (--from DIR, --dry-run)' },
   config: { module: './commands/config.js', summary: 'print the effective config (--defaults, --json) or its reference' },
   schema: { module: './commands/schema.js', summary: 'print the JSON Schema of WO files or wo.config.yaml (wo|config)' },
   completion: { module: './commands/completion.js', summary: 'print a shell completion script: wo completion bash|zsh|fish' },
