@@ -10,6 +10,9 @@ export interface Agent {
   program: string[];
 }
 
+/** A label or unit name safe to store and to print in a command (no shell metacharacters, no `/`). */
+export const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,254}$/;
+
 /** Why: read a launchd plist (XML) into its label and program; undefined with a reason when it is not one. */
 export function parsePlist(text: string, fileName: string): { agent?: Agent; why?: string } {
   let v: unknown;
@@ -22,6 +25,7 @@ export function parsePlist(text: string, fileName: string): { agent?: Agent; why
   const d = v as Record<string, unknown>;
   const label = typeof d.Label === 'string' && d.Label !== '' ? d.Label : undefined;
   if (!label) return { why: `has no Label (${fileName})` };
+  if (!LABEL_RE.test(label)) return { why: `its Label ${JSON.stringify(label.slice(0, 80))} is not a plain label (letters, digits, . _ @ : -)` };
   const args = Array.isArray(d.ProgramArguments) ? d.ProgramArguments.filter((a): a is string => typeof a === 'string') : [];
   const program = typeof d.Program === 'string' ? [d.Program, ...args.slice(1)] : args;
   return { agent: { kind: 'launchd', label, program } };
@@ -36,6 +40,7 @@ export function parseUnit(text: string, fileName: string): { agent?: Agent; why?
     program.push(...m[1]!.replace(/^[-@:+!]+/, '').split(/\s+/).filter(Boolean));
   }
   if (program.length === 0) return { why: 'has no ExecStart=' };
+  if (!LABEL_RE.test(fileName)) return { why: `its name ${JSON.stringify(fileName.slice(0, 80))} is not a plain unit name` };
   return { agent: { kind: 'systemd', label: fileName, program } };
 }
 
