@@ -17,9 +17,10 @@ export interface ConfigChange {
 
 /** Why: add the plan's guardrail entries to the config text, keeping its comments and order; entries already there stay. Pure. */
 export function mergeConfig(text: string, plan: Pick<MigratePlan, 'guardrail'>): ConfigChange {
-  const doc = parseDocument(text === '' ? '{}\n' : text);
+  const doc = parseDocument(text);
   if (doc.errors.length) throw new UsageError(`wo.config.yaml: ${doc.errors[0]!.message}`);
-  if (doc.contents === null || (!isMap(doc.contents) && text.trim() === '')) doc.contents = doc.createNode({}) as never;
+  if (doc.contents === null) doc.contents = doc.createNode({}) as never; // empty or only comments
+  if (!isMap(doc.contents)) throw new UsageError('wo.config.yaml: the top level must be a mapping of keys');
   const added = { files: [] as string[], dirs: [] as string[], services: [] as string[] };
   const seq = (key: string) => {
     const at = doc.getIn(['guardrail', key], true);
@@ -28,6 +29,7 @@ export function mergeConfig(text: string, plan: Pick<MigratePlan, 'guardrail'>):
       return doc.getIn(['guardrail', key], true);
     }
     if (!isSeq(at)) throw new UsageError(`wo.config.yaml: guardrail.${key} is not a list`);
+    if (at.items.length === 0) at.flow = false; // `files: []` grows as a block list
     return at;
   };
   const present = (key: string, pick: (v: unknown) => string | undefined): Set<string> => {

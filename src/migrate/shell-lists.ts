@@ -26,6 +26,8 @@ export function criticalLists(script: string, home: string | undefined): { entri
   } catch (err) {
     return { entries: [], error: `not parsable as shell (${err instanceof Error ? err.message.split('\n')[0] : String(err)})` };
   }
+  const errors = (ast as { errors?: { message: string }[] }).errors ?? [];
+  if (errors.length) return { entries: [], error: `not parsable as shell (${errors[0]!.message})` };
   const entries: ListEntry[] = [];
   walk(ast, (node) => {
     if (node.type !== 'Assignment') return;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { readRecord, runCli } from '../helpers.js';
+import { readRecord, runCli, startDaemon } from '../helpers.js';
 import { buildOldSetup, treeHash, woRecord } from './fixture.js';
 
 const EXPECTED_FILES = [
@@ -115,7 +115,18 @@ describe('wo migrate --from DIR (in place)', () => {
     expect(parse(fs.readFileSync(path.join(root, 'wo.config.yaml'), 'utf8')).guardrail.services).toHaveLength(3);
   });
 
-  it('refuses a --from that is not a folder (exit 2)', () => {
-    expect(runCli(['migrate', '--from', '/nonexistent-wo-migrate'], { root: buildOldSetup().old }).code).toBe(2);
-  });
+  it('refuses a --from that is not a folder, and writing while a daemon runs (exit 2); a dry run still works', async () => {
+    const s = buildOldSetup();
+    expect(runCli(['migrate', '--from', '/nonexistent-wo-migrate'], { root: s.old }).code).toBe(2);
+    const d = await startDaemon(s.old, { env: { HOME: s.home } });
+    try {
+      const r = runCli(['migrate', '--from', s.old], { root: s.old });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/a daemon is running/);
+      expect(readRecord(s.old, 'WO-OLD-1')?.imported).toBeUndefined(); // still the old file
+      expect(runCli(['migrate', '--from', s.old, '--dry-run'], { root: s.old }).code).toBe(0);
+    } finally {
+      await d.stop();
+    }
+  }, 60_000);
 });
