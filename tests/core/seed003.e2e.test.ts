@@ -20,11 +20,11 @@ afterEach(async () => {
   daemon = undefined;
 });
 
-function settled(root: string, id: string, timeout = 120_000): Promise<Record<string, any>> {
-  return waitFor(() => {
+async function settled(root: string, id: string, timeout = 120_000): Promise<Record<string, any>> {
+  return (await waitFor(() => {
     const x = readRecord(root, id);
     return x && !['queued', 'running'].includes(x.status) ? x : undefined;
-  }, { timeout, what: `${id} settled` });
+  }, { timeout, what: `${id} settled` }))!;
 }
 
 /** The seed's `~/02luka` in a temp HOME, with a stand-in `launchctl` that records loads and lists them. */
@@ -98,10 +98,10 @@ describe('seed 003 WOs through the real daemon', () => {
     const absolute = text.replace('path: ../Library/LaunchAgents/', `path: ${path.join(home, 'Library/LaunchAgents')}/`);
     expect(absolute.split('\n').filter((l, i) => l !== text.split('\n')[i])).toHaveLength(1);
     dropComplete(root, 'CLC', 'WO-20251113-WO-PIPELINE-REBUILD-2.yaml', absolute.replace('wo_id: WO-20251113-WO-PIPELINE-REBUILD', 'wo_id: WO-20251113-WO-PIPELINE-REBUILD-2'));
-    const held = await waitFor(() => {
+    const held = (await waitFor(() => {
       const x = readRecord(root, 'WO-20251113-WO-PIPELINE-REBUILD-2');
       return x && x.status !== 'queued' && x.status !== 'running' ? x : undefined;
-    }, { timeout: 60_000, what: 'rebuild held or settled' });
+    }, { timeout: 60_000, what: 'rebuild held or settled' }))!;
     expect(held.status).toBe('awaiting_approval');
     const reasons = (held.hold_reasons as string[]).join('\n');
     expect(reasons, reasons).toMatch(/~\/02luka\/g\/followup\/state/);

@@ -14,11 +14,11 @@ import { CONFIG, daemonPool, dropAtomic, T } from './common.js';
 const pool = daemonPool();
 afterEach(() => pool.cleanup());
 
-function settled(root: string, id: string): Promise<Record<string, any>> {
-  return waitFor(() => {
+async function settled(root: string, id: string): Promise<Record<string, any>> {
+  return (await waitFor(() => {
     const x = readRecord(root, id);
     return x && !['queued', 'running', 'pending_approval'].includes(x.status) ? x : undefined;
-  }, { timeout: T(60_000, 300_000), what: `${id} settled` });
+  }, { timeout: T(60_000, 300_000), what: `${id} settled` }))!;
 }
 
 const write = (id: string, p: string) => JSON.stringify({ wo_id: id, title: id, type: 'apply_patch', files: [{ path: p, content: `${id}\n` }] });
