@@ -26,7 +26,7 @@ const EXPECTED_FILES = [
 const EXPECTED_DIRS = ['bridge/inbox/CLC', 'g/followup/state', 'bridge/inbox/ENTRY', 'agents', 'g/reports'];
 
 describe('wo migrate --from DIR (in place)', () => {
-  it('dry run writes nothing; the real run imports exactly the expected set; twice is idempotent', () => {
+  it('dry run writes nothing; the real run imports exactly the expected set; twice is idempotent; the daemon starts on it', async () => {
     const s = buildOldSetup();
     const args = ['migrate', '--from', s.old, '--agents', s.launchAgents, '--home', s.home];
     const before = treeHash(s.home);
@@ -96,7 +96,17 @@ describe('wo migrate --from DIR (in place)', () => {
     expect(second.applied.config_changed).toBe(false);
     expect(second.state.filter((x: { action: string }) => x.action === 'import')).toEqual([]);
     expect(treeHash(s.home, (rel) => rel.startsWith('02luka/g/reports/wo'))).toBe(after);
-  });
+
+    // The daemon starts on the migrated root, with the merged config and the imported records.
+    const d = await startDaemon(s.old, { env: { HOME: s.home } });
+    try {
+      const st = runCli(['status', '--json'], { root: s.old });
+      expect(st.code, st.stderr).toBe(0);
+      expect(readRecord(s.old, 'WO-OLD-1')).toMatchObject({ status: 'succeeded', imported: true });
+    } finally {
+      await d.stop();
+    }
+  }, 60_000);
 
   it('into another root: entries outside it are listed as not importable, agents still adopted', () => {
     const s = buildOldSetup();
