@@ -19,6 +19,8 @@ export interface Layout {
   logs: string;
   ledger: string;
   reports: string;
+  /** wo's own reports (canary, forensics, migrate): `g/reports/` itself is the user's. */
+  woReports: string;
   run: string;
   lockFile: string;
   daemonJson: string;
@@ -47,6 +49,7 @@ export function layout(root: string): Layout {
     logs: path.join(g, 'logs'),
     ledger: path.join(g, 'mls', 'ledger'),
     reports: path.join(g, 'reports'),
+    woReports: path.join(g, 'reports', 'wo'),
     run: path.join(g, 'run'),
     lockFile: path.join(g, 'run', 'daemon.lock'),
     daemonJson: path.join(g, 'run', 'daemon.json'),
@@ -55,9 +58,34 @@ export function layout(root: string): Layout {
   };
 }
 
+/**
+ * Why: the daemon's internals are exactly the folders wo owns (SPEC §2), listed here once; the rest of `g/`
+ * (`g/reports/`, `g/tools/`, …) is the user's and an ordinary WO target. `g/logs/` is wo's as a whole: it holds
+ * only the files wo writes and rotates (daemon.log*, guardrail_alerts.log*, rollback_*.log*), and a user file
+ * there would be confused with a rotation (the seeds keep their own logs in `logs/`, not `g/logs/`).
+ */
+export function internalDirs(l: Layout): string[] {
+  const g = path.join(l.root, 'g');
+  return [
+    path.join(l.root, 'bridge'),
+    l.state,
+    l.intents,
+    path.join(g, 'followup', 'index'),
+    l.telemetryDir,
+    l.backups,
+    l.run,
+    path.join(g, 'guardrail'),
+    path.join(g, 'mls'),
+    l.logs,
+    path.join(g, 'releases'),
+    path.join(l.reports, 'upgrade'),
+    l.woReports,
+  ];
+}
+
 /** The folders created at start (0700), lanes excluded. */
 export function runtimeDirs(l: Layout): string[] {
-  return [l.inbox, l.processing, l.hold, l.archive, l.rejected, l.state, l.intents, l.telemetryDir, l.backups, l.vault, l.logs, l.ledger, l.reports, l.run];
+  return [l.inbox, l.processing, l.hold, l.archive, l.rejected, l.state, l.intents, l.telemetryDir, l.backups, l.vault, l.logs, l.ledger, l.woReports, l.run];
 }
 
 /** Does this folder look like a wo root: a wo.config.yaml, or both bridge/ and g/ folders? */

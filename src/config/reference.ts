@@ -60,6 +60,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'guardrail.files[].max_age_s': 'It must have been modified within this many seconds.',
   'guardrail.dirs': 'Protected folders, relative to the root.',
   'guardrail.dirs[].path': 'The folder.',
+  'guardrail.services': 'launchd labels or systemd unit names the guardrail supervises (loaded, running, last exit); `wo migrate` adds the old agents here.',
   notify: 'Telling a person (docs/notify.md).',
   'notify.command': 'Run through /bin/sh -c with the event as one JSON line on stdin, for the events in `notify.events`; null: off.',
   'notify.desktop': 'Show a desktop notification (title, outcome, dashboard link) with the platform notifier: `osascript` on macOS, `notify-send` on Linux when it is on PATH. `WO_NOTIFY_DESKTOP=0` turns it off.',

@@ -86,6 +86,8 @@ export const configSchema = z.strictObject({
     restore: z.boolean().default(false),
     files: z.array(guardFile).default([]),
     dirs: z.array(z.strictObject({ path: z.string().min(1) })).default([]),
+    // launchd labels or systemd unit names the guardrail supervises (issue 14; written by `wo migrate`).
+    services: z.array(z.string().min(1).max(256)).default([]),
   }).prefault({}),
   notify: z.strictObject({
     command: z.string().min(1).nullable().default(null),

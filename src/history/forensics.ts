@@ -1,4 +1,4 @@
-/** wo forensics: the evidence for a time window (all paths, or some), a likely cause, written to g/reports/forensic_<ts>.json. */
+/** wo forensics: the evidence for a time window (all paths, or some), a likely cause, written to g/reports/wo/forensic_<ts>.json. */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -186,7 +186,7 @@ export async function runForensics(root: string, opts: { since: Date; until: Dat
     notes,
     evidence: Object.values(findings).flat().sort(newestFirst),
   };
-  const dir = layout(r).reports;
+  const dir = layout(r).woReports;
   await ensureDir(dir);
   let file = path.join(dir, `forensic_${stamp(now)}.json`);
   for (let n = 1; fs.existsSync(file); n++) file = path.join(dir, `forensic_${stamp(now)}-${n}.json`);

@@ -1,5 +1,6 @@
 /** Lexical containment and the root's internals, shared by path safety and command analysis. Pure. */
 import path from 'node:path';
+import { internalDirs, layout } from '../layout.js';
 
 /** Why: "inside" must mean a whole-component prefix (`/root2` is not inside `/root`). */
 export function isInside(abs: string, dir: string): boolean {
@@ -28,8 +29,32 @@ function components(rel: string): string[] {
   return rel.split(/[\\/]+/).map(foldName).filter((c) => c !== '' && c !== '.');
 }
 
+/** Components with `..` resolved lexically (`g/reports/../run` is `g/run`; above the root stays `..`). */
+function resolved(rel: string): string[] {
+  const out: string[] = [];
+  for (const c of components(rel)) {
+    if (c === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
+    else out.push(c);
+  }
+  return out;
+}
+
+const ANY_ROOT = path.resolve('/wo-root');
+/** The internals as folded components relative to the root, from `internalDirs` (layout.ts), the one list. */
+export const INTERNAL_RELS: readonly (readonly string[])[] = internalDirs(layout(ANY_ROOT)).map((d) => components(path.relative(ANY_ROOT, d)));
+
+/** Why: a path is internal when it is inside one of wo's folders, or is a folder holding one (`g`, `g/followup`). */
+function daemonInternal(comps: readonly string[]): boolean {
+  if (comps.length === 0) return false;
+  return INTERNAL_RELS.some((d) => {
+    const n = Math.min(d.length, comps.length);
+    for (let i = 0; i < n; i++) if (d[i] !== comps[i]) return false;
+    return true;
+  });
+}
+
 const CONFIG_NAMES = new Set(['wo.config.yaml', 'wo.config.yml']);
-const DAEMON_REASON = "the daemon's internals (bridge/ or g/)";
+const DAEMON_REASON = "the daemon's internals (bridge/ or wo's own folders under g/)";
 const CONFIG_REASON = "the daemon's own configuration (wo.config.yaml)";
 const GIT_REASON = "a git repository's internals (.git/: its hooks and config run code at the next git command)";
 
@@ -43,19 +68,21 @@ export function gitInternalReason(rel: string): string | undefined {
 
 /**
  * Why a path relative to the root is off-limits to WOs, or undefined when it is an ordinary target.
- * `bridge/` and `g/` are the daemon's own state (always refused); `wo.config.yaml` (the daemon reloads it: a
+ * `bridge/` and wo's own folders under `g/` (`internalDirs`, and any folder holding one) are the daemon's state
+ * (always refused; the rest of `g/` is the user's); `wo.config.yaml` (the daemon reloads it: a
  * write turns policy off) and any `.git/` (code at the next git command) are the root's control files,
  * refused unless `policy.allow_self_modify`. Case-folded and HFS+-ignorables stripped (APFS, HFS+).
  */
 export function internalReason(rel: string, opts: InternalsPolicy = {}): string | undefined {
-  const first = components(rel)[0];
-  if (first === 'bridge' || first === 'g') return DAEMON_REASON;
+  const comps = resolved(rel);
+  if (daemonInternal(comps)) return DAEMON_REASON;
+  const first = comps[0];
   if (opts.allowSelfModify) return undefined;
   if (first !== undefined && CONFIG_NAMES.has(first)) return CONFIG_REASON;
   return gitInternalReason(rel);
 }
 
-/** Why: `bridge/` and `g/` are the daemon's own state (kept for callers that only ask that). */
+/** Why: `bridge/` and wo's folders under `g/` are the daemon's own state (kept for callers that only ask that). */
 export function isInternalRel(rel: string): boolean {
   return internalReason(rel, { allowSelfModify: true }) !== undefined;
 }

@@ -14,7 +14,7 @@
  */
 import path from 'node:path';
 import type { Word, WordPart, DoubleQuotedChild } from 'unbash';
-import { internalReason } from './roots.js';
+import { INTERNAL_RELS, internalReason } from './roots.js';
 
 /** One piece of a word: literal text, a glob within a component, or a dynamic expansion. */
 export type Piece = { k: 'lit'; s: string } | { k: 'glob'; re: string } | { k: 'dyn' };
@@ -105,6 +105,8 @@ interface Sensitive {
   comps: string[];
   ci: boolean;
   why: string;
+  /** Set for wo's folders: a word naming a folder holding one (deeper than this many components) is held too. */
+  holders?: number;
 }
 
 const PROCESS_PATHS: readonly [string, string][] = [
@@ -134,7 +136,9 @@ function sensitives(ctx: PathContext): Sensitive[] {
   const root = path.resolve(ctx.root);
   const rc = comps(root);
   const out: Sensitive[] = [];
-  for (const top of ['bridge', 'g', 'wo.config.yaml', 'wo.config.yml', '.git']) {
+  // The same list as path targets (roots.ts, from layout.ts internalDirs): wo's folders, not all of g/.
+  for (const d of INTERNAL_RELS) out.push({ comps: [...rc, ...d], ci: true, why: `reads/writes ${internalReason(d.join('/'))!}`, holders: rc.length });
+  for (const top of ['wo.config.yaml', 'wo.config.yml', '.git']) {
     const why = internalReason(top, { allowSelfModify: ctx.allowSelfModify });
     if (why) out.push({ comps: [...rc, top], ci: true, why: `reads/writes ${why}` });
   }
@@ -230,7 +234,11 @@ function judgePieces(pieces: Piece[], cwds: readonly string[] | null, ctx: PathC
     for (const base of absolute ? ['/'] : cwds!) {
       const full = normalise([...comps(base).map((lit) => ({ lit })), ...rel]);
       for (const t of targets) {
-        if (full.length < t.comps.length) continue;
+        if (full.length < t.comps.length) {
+          // `rm -rf g` or `g/*`: a folder holding wo's folder.
+          if (t.holders !== undefined && full.length > t.holders && full.every((c, i) => matches(c, t.comps[i]!, t.ci))) return t.why;
+          continue;
+        }
         if (t.comps.every((name, i) => matches(full[i]!, name, t.ci))) return t.why;
       }
     }

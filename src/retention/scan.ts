@@ -12,7 +12,7 @@ const YIELD_EVERY = 256;
 /** Names of the files wo writes, per folder (nothing else there is ever listed, so never deleted). */
 export const ROTATED_TELEMETRY = /^unified\..+\.jsonl$/;
 export const ROTATED_LOG = /^(?:daemon|guardrail_alerts|launchd\.out|launchd\.err)\.\d+\.log$|^rollback_\d{8}(?:\.\d+)?\.log$/;
-/** Reports wo writes to g/reports/ (`wo canary`, `wo forensics`); users' own reports there are never touched. */
+/** Reports wo writes to g/reports/wo/ (`wo canary`, `wo forensics`); users' own reports in g/reports/ are never touched. */
 export const WO_REPORT = /^(?:canary-.+|forensic_.+)\.json$/;
 
 export const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -87,6 +87,6 @@ export async function scanRetention(L: Layout, policy: RetentionPolicy, now: num
   await add(path.join(L.run, 'live'), 'live', (name) => name.endsWith('.txt'), (name) => [name.slice(0, -4)]);
   await add(L.telemetryDir, 'telemetry', (name) => ROTATED_TELEMETRY.test(name));
   await add(L.logs, 'log', (name) => ROTATED_LOG.test(name));
-  await add(L.reports, 'report', (name) => WO_REPORT.test(name));
+  await add(L.woReports, 'report', (name) => WO_REPORT.test(name));
   return { records, files };
 }

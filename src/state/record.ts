@@ -126,6 +126,8 @@ export interface WoRecord {
   running_command?: { pid: number; started_at: string; phase: Phase; cmd: string; index: number; proc_start?: string; marker?: string; cgroup?: string } | null;
   /** Operator actions on this WO, oldest first (who, how, when, why). */
   actions?: OperatorAction[];
+  /** Imported by `wo migrate` from the old pipeline's state files (never run by wo). */
+  imported?: boolean;
   /** Fields the WO carried that the schema does not know (kept, listed as warnings). */
   extra?: Record<string, unknown>;
 }

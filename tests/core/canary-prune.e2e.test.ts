@@ -22,6 +22,7 @@ describe('wo canary and wo prune', () => {
     expect(report.ok).toBe(true);
     expect(report.checks.map((c: { name: string }) => c.name)).toEqual(['daemon', 'outcome', 'file', 'tests', 'telemetry']);
     expect(fs.existsSync(report.report_file)).toBe(true);
+    expect(path.dirname(report.report_file)).toBe(path.join(root, 'g/reports/wo')); // g/reports/ itself is the user's
     expect(fs.readFileSync(path.join(root, 'tmp/canary_test.txt'), 'utf8')).toMatch(/^canary [0-9a-f]{12}\n$/);
   });
 
@@ -44,12 +45,21 @@ describe('wo canary and wo prune', () => {
     fs.utimesSync(old, past, past);
     fs.mkdirSync(path.join(root, 'g/followup/state'), { recursive: true });
     fs.writeFileSync(path.join(root, 'g/followup/state/WO-OLD.json'), '{}');
+    // An old user report in g/reports/ stays; an old wo report in g/reports/wo/ goes.
+    const userReport = path.join(root, 'g/reports/deploy_old.json');
+    const woReport = path.join(root, 'g/reports/wo/canary-old.json');
+    fs.mkdirSync(path.dirname(woReport), { recursive: true });
+    fs.writeFileSync(userReport, '{}');
+    fs.writeFileSync(woReport, '{}');
+    fs.utimesSync(userReport, past, past);
+    fs.utimesSync(woReport, past, past);
     expect(runCli(['prune', '--older-than', 'soon'], { root }).code).toBe(2);
     const dry = runCli(['prune', '--older-than', '30d', '--dry-run'], { root });
     expect(dry.stdout).toContain('would remove bridge/archive/WO-OLD.1.yaml');
     expect(fs.existsSync(old)).toBe(true);
     const r = runCli(['prune', '--older-than', '30d', '--json'], { root });
-    expect(JSON.parse(r.stdout).removed).toEqual(['bridge/archive/WO-OLD.1.yaml']);
+    expect(JSON.parse(r.stdout).removed).toEqual(['bridge/archive/WO-OLD.1.yaml', 'g/reports/wo/canary-old.json']);
+    expect(fs.existsSync(userReport)).toBe(true);
     expect(fs.existsSync(old)).toBe(false);
     expect(fs.existsSync(fresh)).toBe(true);
     expect(fs.existsSync(path.join(root, 'g/followup/state/WO-OLD.json'))).toBe(true);

@@ -18,7 +18,7 @@ const AUTO = `${GUARDED}policy:\n  autonomy: auto\n`;
 const okWo = (id: string, out = `out/${id}.txt`) => `wo_id: ${id}\ntitle: t\ntype: apply_patch\nfiles:\n  - path: ${out}\n    content: "new ${id}\\n"\n`;
 const heldWo = (id: string) => `wo_id: ${id}\ntitle: t\ntype: exec\ncommands:\n  - "touch out/${id}.ran"\n`;
 const failingWo = (id: string) => `${okWo(id)}tests:\n  - name: flag\n    command: "cat out/flag"\n    expected: "go"\n`;
-const refusedWo = (id: string) => `wo_id: ${id}\ntitle: t\ntype: apply_patch\nfiles:\n  - path: g/evil.txt\n    content: "x"\n`;
+const refusedWo = (id: string) => `wo_id: ${id}\ntitle: t\ntype: apply_patch\nfiles:\n  - path: g/run/evil.txt\n    content: "x"\n`;
 
 const WHERE: Record<string, string> = {
   awaiting_approval: 'bridge/hold/',
@@ -139,7 +139,7 @@ describe('the transition journal survives kill -9 at every point', () => {
       await recoverAndSettle(root);
       await waitFor(() => status(root, 'WO-REF') === 'rejected' && fs.readdirSync(path.join(root, 'bridge/rejected')).some((n) => n.startsWith('bad')));
       expectAgreement(root);
-      expect(fs.existsSync(path.join(root, 'g/evil.txt'))).toBe(false);
+      expect(fs.existsSync(path.join(root, 'g/run/evil.txt'))).toBe(false);
     });
 
     it(`duplicate:${point} → archived as a duplicate, record unchanged`, async () => {

@@ -5,7 +5,7 @@ import { git, gitInit, runCli, tempDir } from '../helpers.js';
 import { parseWhen } from '../../src/history/when.js';
 
 describe('wo forensics', () => {
-  it('writes g/reports/forensic_<ts>.json with the reset in it and names it as the likely cause', () => {
+  it('writes g/reports/wo/forensic_<ts>.json with the reset in it and names it as the likely cause', () => {
     const root = tempDir('wo-forensic-');
     gitInit(root);
     fs.writeFileSync(path.join(root, 'README'), 'x\n');
@@ -22,7 +22,7 @@ describe('wo forensics', () => {
     const r = runCli(['forensics', '--since', '2h', '--until', 'now', 'agents/apply_patch_processor.zsh'], { root });
     expect(r.code).toBe(0);
     const file = r.stdout.split('\n')[0]!;
-    expect(path.dirname(file)).toBe(path.join(root, 'g/reports'));
+    expect(path.dirname(file)).toBe(path.join(root, 'g/reports/wo'));
     expect(path.basename(file)).toMatch(/^forensic_\d{8}T\d{6}Z(-\d+)?\.json$/);
     const report = JSON.parse(fs.readFileSync(file, 'utf8'));
     expect(report.findings.reflog_events.some((e: { detail: string }) => /reset: moving to HEAD~1/.test(e.detail))).toBe(true);
@@ -30,7 +30,7 @@ describe('wo forensics', () => {
     expect(report.findings.service_failures).toHaveLength(1);
     expect(report.verdicts[0]).toMatchObject({ path: 'agents/apply_patch_processor.zsh', verdict: 'vanished' });
     expect(report.likely_cause).toMatch(/git reset --hard HEAD~1/);
-    expect(fs.readdirSync(path.join(root, 'g/reports')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(fs.readdirSync(path.join(root, 'g/reports/wo')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 
     const j = runCli(['forensics', '--since', '1d', '--json'], { root });
     expect(j.code).toBe(0);

@@ -26,6 +26,7 @@ function refusal(fn: () => unknown): WoError {
 
 const CONFIG = "the daemon's own configuration (wo.config.yaml)";
 const GIT = "a git repository's internals";
+const DAEMON = "the daemon's internals (bridge/ or wo's own folders under g/)";
 
 describe('internalReason', () => {
   const cases: [string, string | undefined][] = [
@@ -43,8 +44,43 @@ describe('internalReason', () => {
     ['\ufeff.git/config', GIT],
     ['sub/.git/hooks/post-checkout', GIT],
     ['a/b/.GIT/config', GIT],
-    ['bridge/x', "the daemon's internals (bridge/ or g/)"],
-    ['G/run/token', "the daemon's internals (bridge/ or g/)"],
+    ['bridge/x', DAEMON],
+    ['G/run/token', DAEMON],
+    // Only wo's own folders under g/ (issue 14): layout.ts internalDirs, however spelt.
+    ['g', DAEMON],
+    ['g/', DAEMON],
+    ['g/followup', DAEMON],
+    ['g/followup/state/WO-1.json', DAEMON],
+    ['g/followup/intents/x', DAEMON],
+    ['g/followup/index/wo.sqlite', DAEMON],
+    ['g/telemetry/unified.jsonl', DAEMON],
+    ['g/backups/WO-1/manifest.json', DAEMON],
+    ['g/run', DAEMON],
+    ['g/Run', DAEMON],
+    ['g/RUN/token', DAEMON],
+    ['g/./run', DAEMON],
+    ['g//run/token', DAEMON],
+    ['g/reports/../run', DAEMON],
+    ['g/tools/../../g/run/token', DAEMON],
+    ['g/r\u200cun/token', DAEMON],
+    ['\ufeffg/guardrail/vault/x', DAEMON],
+    ['g/guardrail/anything', DAEMON],
+    ['g/mls/ledger/x.jsonl', DAEMON],
+    ['g/logs/daemon.log', DAEMON],
+    ['g/logs/user-notes.txt', DAEMON],
+    ['g/releases/1.2.3/x', DAEMON],
+    ['g/reports', DAEMON], // holds g/reports/upgrade and g/reports/wo
+    ['g/reports/upgrade/x.json', DAEMON],
+    ['g/reports/Upgrade/x.json', DAEMON],
+    ['g/reports/wo/canary-x.json', DAEMON],
+    ['g/reports/deploy.md', undefined],
+    ['g/reports/deploy_20251113.md', undefined],
+    ['g/reports/upgrade.md', undefined],
+    ['g/reports/x/state/y', undefined],
+    ['g/tools/x.zsh', undefined],
+    ['g/followup/notes.md', undefined],
+    ['g/runner/x', undefined],
+    ['g/x', undefined],
     ['wo.config.yaml.bak', undefined],
     ['docs/wo.config.yaml', undefined],
     ['.gitignore', undefined],
@@ -60,15 +96,16 @@ describe('internalReason', () => {
     else expect(got).toContain(want);
   });
 
-  it('allow_self_modify lifts the control files, never bridge/ or g/', () => {
+  it('allow_self_modify lifts the control files, never bridge/ or g/ internals', () => {
     for (const rel of ['wo.config.yaml', '.git/hooks/pre-commit', 'sub/.git/config']) expect(internalReason(rel, { allowSelfModify: true })).toBeUndefined();
     for (const rel of ['bridge/inbox/CLC/x.yaml', 'g/run/token', 'Bridge']) expect(internalReason(rel, { allowSelfModify: true })).toBeDefined();
   });
 
-  it('isInternalRel keeps its meaning (bridge/ and g/ only); gitInternalReason sees .git anywhere', () => {
+  it("isInternalRel keeps its meaning (bridge/ and wo's g/ folders only); gitInternalReason sees .git anywhere", () => {
     expect(isInternalRel('wo.config.yaml')).toBe(false);
     expect(isInternalRel('.git/config')).toBe(false);
-    expect(isInternalRel('g/x')).toBe(true);
+    expect(isInternalRel('g/x')).toBe(false);
+    expect(isInternalRel('g/run/x')).toBe(true);
     expect(gitInternalReason('x/y/.git/hooks/z')).toContain(GIT);
     expect(gitInternalReason('x/y/z')).toBeUndefined();
     expect(foldName('.G\u200dI\u202eT')).toBe('.git');
@@ -105,6 +142,13 @@ describe('lexicalTarget: the root control files', () => {
     ['/srv/WO/wo.config.yaml', CONFIG],
     ['/srv/Wo/G/run/token', "daemon's internals"],
     ['/srv/wo/bridge/inbox/CLC/x.yaml', "daemon's internals"],
+    ['g/Run/token', "daemon's internals"],
+    ['g/./run/x', "daemon's internals"],
+    ['g/reports/../run/x', "'..'"],
+    ['/srv/wo/g/followup/state/WO-1.json', "daemon's internals"],
+    ['/srv/wo/g/reports/wo/forensic.json', "daemon's internals"],
+    ['g/reports', "daemon's internals"],
+    ['g', "daemon's internals"],
   ];
   it.each(refused)('refuses %j', (p, why) => {
     const err = refusal(() => lexicalTarget(p, ctx));
@@ -122,7 +166,7 @@ describe('lexicalTarget: the root control files', () => {
   });
 
   it('accepts neighbours of the control files', () => {
-    for (const p of ['wo.config.yaml.orig', 'conf/wo.config.yaml', '.gitignore', '.gitattributes', '.github/x.yml', 'src/.gitkeep', '/home/u/proj2/src/x.ts']) {
+    for (const p of ['wo.config.yaml.orig', 'conf/wo.config.yaml', '.gitignore', '.gitattributes', '.github/x.yml', 'src/.gitkeep', '/home/u/proj2/src/x.ts', 'g/reports/deploy.md', 'g/tools/x.zsh', '/srv/wo/G/Reports/deploy_20251113.md']) {
       expect(lexicalTarget(p, ctx).abs).toBeTruthy();
     }
   });
@@ -150,7 +194,9 @@ describe('lexicalTarget: the root control files', () => {
   it('judges a path reached through a root alias as the root folder it is', () => {
     const c: PathPolicy = { root, allowedRoots: ['/mnt/link'], rootAliases: [{ abs: '/mnt/link/wo', rel: '' }, { abs: '/mnt/link/hooks', rel: '.git/hooks' }] };
     expect(refusal(() => lexicalTarget('/mnt/link/wo/wo.config.yaml', c)).message).toContain(CONFIG);
-    expect(refusal(() => lexicalTarget('/mnt/link/wo/g/x', c)).message).toContain("daemon's internals");
+    expect(refusal(() => lexicalTarget('/mnt/link/wo/g/run/x', c)).message).toContain("daemon's internals");
+    expect(refusal(() => lexicalTarget('/mnt/link/wo/G/Followup/STATE/x', c)).message).toContain("daemon's internals");
+    expect(lexicalTarget('/mnt/link/wo/g/reports/deploy.md', c).base).toBe('/mnt/link');
     expect(refusal(() => lexicalTarget('/mnt/link/wo', c)).message).toContain('the root itself');
     expect(refusal(() => lexicalTarget('/mnt/link/hooks/pre-commit', c)).message).toContain(GIT);
     expect(lexicalTarget('/mnt/link/wo/src/x', c).base).toBe('/mnt/link');

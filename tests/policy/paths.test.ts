@@ -42,7 +42,7 @@ describe('lexicalTarget: the node-tar corpus', () => {
     ['/home/u/Library/LaunchAgents', 'allowed root itself'],
     ['g/followup/state/x.json', "daemon's internals"],
     ['bridge/inbox/CLC/x.yaml', "daemon's internals"],
-    ['./g/x', "daemon's internals"],
+    ['./g/run/x', "daemon's internals"],
     ['Bridge/hold/x', "daemon's internals"],
     ['/srv/wo/g/backups/x', "daemon's internals"],
     ['bridge', "daemon's internals"],

@@ -159,3 +159,41 @@ describe('argv form', () => {
     expect(r.reasons[0]).toContain("the daemon's internals");
   });
 });
+
+describe("issue 14: command arguments judged by the same list of wo's folders as path targets", () => {
+  const held: [string, string][] = [
+    ['cat g/Run/token', "the daemon's internals"],
+    ['cat g/./run/token', "the daemon's internals"],
+    ['cat g/reports/../run/token', "the daemon's internals"],
+    ['ls g/followup/index', "the daemon's internals"],
+    ['cat g/reports/upgrade/x.json', "the daemon's internals"],
+    ['cat g/reports/wo/forensic.json', "the daemon's internals"],
+    ['ls g/releases', "the daemon's internals"],
+    ['cat /srv/wo/g/mls/ledger/x.jsonl', "the daemon's internals"],
+    ['cat g/logs/daemon.log', "the daemon's internals"],
+    ['ls g', "the daemon's internals"], // a folder holding wo's folders
+    ['ls g/*', "the daemon's internals"],
+    ['ls g/followup', "the daemon's internals"],
+    ['echo x > g/run/x', "writes into the daemon's internals"],
+  ];
+  it.each(held)('holds %s', (cmd, part) => {
+    const r = sh(cmd);
+    expect(r.allowed).toBe(false);
+    expect(r.reasons.join('\n')).toContain(part);
+  });
+
+  const allowed = [
+    'cat g/reports/deploy_20251113.md',
+    'test -f g/tools/x.zsh && echo ok',
+    'echo done > g/reports/deploy.md',
+    'mkdir -p g/tools/sub',
+    'ls g/followup/notes',
+    'ls /srv/wo',
+    'ls /',
+  ];
+  it.each(allowed)('allows %s', (cmd) => {
+    const r = sh(cmd);
+    expect(r.reasons).toEqual([]);
+    expect(r.allowed).toBe(true);
+  });
+});

@@ -98,7 +98,7 @@ describe('woTargets', () => {
     expect(r.targets.map((t) => [t.where, t.target.rel])).toEqual([['files[0].path', 'tmp/ok.txt'], ['paths[0]', 'build/out']]);
     expect(r.refusals).toEqual([
       { path: 'files[1].path', message: "path '../escape': holds a '..' component, which could escape the root" },
-      { path: 'patches[0].path', message: "path 'g/followup/state/x.json': is inside the daemon's internals (bridge/ or g/), which WOs may not write" },
+      { path: 'patches[0].path', message: "path 'g/followup/state/x.json': is inside the daemon's internals (bridge/ or wo's own folders under g/), which WOs may not write" },
       { path: 'delete[0]', message: "path '/etc/passwd': is outside the root and policy.allowed_roots" },
     ]);
   });

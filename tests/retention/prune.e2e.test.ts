@@ -65,7 +65,7 @@ async function seed(root: string): Promise<{ expected: string[]; kept: string[] 
   extra('g/logs/daemon.1.log', 40);
   extra('g/logs/rollback_20200101.log', 40);
   extra('g/telemetry/unified.2020-01-01T00-00-00-000Z.jsonl', 40);
-  extra('g/reports/canary-2020-01-01.json', 40);
+  extra('g/reports/wo/canary-2020-01-01.json', 40);
   extra('g/reports/users-own-report.json', 400);
   extra('g/logs/notes.txt', 400);
   extra('g/logs/daemon.2.log', 5);
@@ -73,7 +73,7 @@ async function seed(root: string): Promise<{ expected: string[]; kept: string[] 
   expect(fs.existsSync(path.join(root, 'g/backups/OLD'))).toBe(true);
   const expected = [
     'g/backups/OLD', 'g/backups/MID', ...archived(root, 'OLD'), ...archived(root, 'MID'), 'g/followup/state/OLD.json',
-    'g/logs/daemon.1.log', 'g/logs/rollback_20200101.log', 'g/telemetry/unified.2020-01-01T00-00-00-000Z.jsonl', 'g/reports/canary-2020-01-01.json',
+    'g/logs/daemon.1.log', 'g/logs/rollback_20200101.log', 'g/telemetry/unified.2020-01-01T00-00-00-000Z.jsonl', 'g/reports/wo/canary-2020-01-01.json',
   ].sort();
   const kept = [
     'g/followup/state/MID.json', 'g/followup/state/NEW.json', 'g/backups/NEW', ...archived(root, 'NEW'), 'g/followup/state/HELD.json',

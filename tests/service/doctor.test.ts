@@ -15,7 +15,7 @@ const doctor = (root: string, home = tempDir('wo-home-')) => {
 
 /** Lay out the runtime folders the way the daemon does (0700). */
 function makeFolders(root: string): void {
-  for (const d of ['bridge/inbox/ENTRY', 'bridge/inbox/CLC', 'bridge/processing', 'bridge/hold', 'bridge/archive', 'bridge/rejected', 'g/followup/state', 'g/followup/intents', 'g/telemetry', 'g/backups', 'g/guardrail/vault', 'g/logs', 'g/mls/ledger', 'g/reports', 'g/run']) {
+  for (const d of ['bridge/inbox/ENTRY', 'bridge/inbox/CLC', 'bridge/processing', 'bridge/hold', 'bridge/archive', 'bridge/rejected', 'g/followup/state', 'g/followup/intents', 'g/telemetry', 'g/backups', 'g/guardrail/vault', 'g/logs', 'g/mls/ledger', 'g/reports/wo', 'g/run']) {
     fs.mkdirSync(path.join(root, d), { recursive: true, mode: 0o700 });
   }
   for (const d of ['bridge', 'g', 'g/followup', 'g/guardrail', 'g/mls']) fs.chmodSync(path.join(root, d), 0o700);

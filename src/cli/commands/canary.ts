@@ -1,4 +1,4 @@
-/** `wo canary`: an end-to-end self-test through the running daemon; report in g/reports/canary-<ts>.json. */
+/** `wo canary`: an end-to-end self-test through the running daemon; report in g/reports/wo/canary-<ts>.json. */
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -67,8 +67,8 @@ export function register(program: Command, name: string): void {
       add('telemetry', evs.includes('wo_started') && evs.includes('wo_completed'), evs.join(', ') || 'no events');
       const ok = checks.every((c) => c.ok);
       const report = { ts: started.toISOString(), wo_id: id, ok, duration_ms: Date.now() - started.getTime(), checks };
-      await ensureDir(L.reports);
-      const file = path.join(L.reports, `canary-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+      await ensureDir(L.woReports);
+      const file = path.join(L.woReports, `canary-${started.toISOString().replace(/[:.]/g, '-')}.json`);
       await writeJsonAtomic(file, report);
       if (opts.json) printJson({ ...report, report_file: file });
       else {

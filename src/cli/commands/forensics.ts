@@ -1,4 +1,4 @@
-/** `wo forensics --since T --until T [paths…]`: the evidence for a window, written to g/reports/forensic_<ts>.json. */
+/** `wo forensics --since T --until T [paths…]`: the evidence for a window, written to g/reports/wo/forensic_<ts>.json. */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
@@ -9,7 +9,7 @@ export function register(program: Command, name: string): void {
   withRoot(
     program
       .command(name)
-      .description('gather git commits, resets, rollbacks, drift and service failures for a time window; write g/reports/forensic_<ts>.json')
+      .description('gather git commits, resets, rollbacks, drift and service failures for a time window; write g/reports/wo/forensic_<ts>.json')
       .argument('[paths...]', 'paths to explain (relative to the root); none: everything in the window')
       .option('--since <T>', 'window start: ISO date (2025-11-13 01:50) or age (2h, 3d)', '24h')
       .option('--until <T>', 'window end: ISO date or age', 'now')
