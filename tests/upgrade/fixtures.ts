@@ -48,7 +48,10 @@ export async function archiveThrough(root: string, wos: { id: string; text: stri
   const d = await startDaemon(root);
   try {
     for (const w of wos) dropComplete(root, w.lane ?? 'CLC', `${w.id}.yaml`, w.text);
-    await waitFor(() => wos.every((w) => ['succeeded', 'failed', 'rejected', 'cancelled'].includes(readRecord(root, w.id)?.status)), { timeout: 90_000, what: 'every WO terminal' });
+    await waitFor(() => wos.every((w) => ['succeeded', 'failed', 'rejected', 'cancelled'].includes(readRecord(root, w.id)?.status)), { timeout: 90_000, what: 'every WO terminal' }).catch((err: Error) => {
+      const seen = wos.map((w) => `${w.id}: ${readRecord(root, w.id)?.status ?? 'no record'}`).join(', ');
+      throw new Error(`${err.message} (${seen}; rejected/: ${fs.readdirSync(path.join(root, 'bridge/rejected')).join(' ')})\n${d.output().slice(-2000)}`);
+    });
     await waitSettled(root, { timeout: 60_000 });
     await waitFor(() => fs.readdirSync(path.join(root, 'bridge/archive')).filter((n) => !n.startsWith('.')).length >= wos.length, { timeout: 60_000, what: 'every WO archived' });
   } finally {

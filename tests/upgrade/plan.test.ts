@@ -102,14 +102,12 @@ describe('wo plan', () => {
     fs.writeFileSync(path.join(root, 'a.txt'), 'alpha\n');
     const before = treeHash(root);
     const files = [
-      woFile('wo_id: P-W1\ntitle: w\ntype: apply_patch\nfiles:\n  - path: a.txt\n    content: "beta\\n"\n    validate: "touch validated"\ndelete: [gone.txt]\ncommands: ["touch ran"]\ntests:\n  - name: t\n    command: "touch tested"\n'),
+      woFile('wo_id: P-W1\ntitle: w\ntype: apply_patch\nfiles:\n  - path: a.txt\n    content: "beta\\n"\n    validate: "touch validated"\ndelete: [gone.txt]\ncommands: ["touch ran"]\ntests:\n  - name: t\n    command: "touch tested"\n    expected: x\n'),
       woFile('wo_id: P-W2\ntitle: w\ntype: apply_patch\nfiles:\n  - path: deep/new/dir/b.txt\n    content: "b\\n"\n'),
       woFile('wo_id: P-W3\ntitle: w\ntype: apply_patch\nfiles:\n  - path: a.txt\n'),
     ];
-    for (const f of files) {
-      runCli(['plan', f], { root });
-      runCli(['plan', f, '--json'], { root });
-    }
+    const codes = files.flatMap((f) => [runCli(['plan', f], { root }).code, runCli(['plan', f, '--json'], { root }).code]);
+    expect(codes).toEqual([0, 0, 0, 0, 2, 2]); // the third is invalid (no content): rejected, still nothing written
     expect(treeHash(root)).toBe(before);
     expect(fs.existsSync(path.join(root, 'deep'))).toBe(false);
   });
