@@ -2,14 +2,14 @@
  * The shadow run's comparison, pure: a `wo plan --json` document reduced to what the release decides (decision, hold
  * reasons, rejections, files, modes, diffs, commands and their verdicts), with what differs between two runs of the
  * same release removed (the view's path, the WO copy's path, times, ids a route assigns, the order of reason lists),
- * rendered as sorted YAML so a unified diff of two of them reads line by line.
+ * rendered as YAML in a fixed key order so a unified diff of two of them reads line by line.
  */
 import YAML from 'yaml';
 import { createTwoFilesPatch } from 'diff';
 
 /** The plan fields compared (a field a newer release adds is not a difference until it is listed here). */
 const KEEP = ['wo_id', 'type', 'lane', 'valid', 'decision', 'hold_reasons', 'errors', 'plan_error', 'warnings', 'steps'] as const;
-const STEP_KEEP = ['step', 'path', 'cmd', 'verdict', 'diff', 'policy', 'why'] as const;
+const STEP_KEEP = ['step', 'path', 'cmd', 'verdict', 'policy', 'why', 'diff'] as const;
 /** Lists whose order is noise (reasons, errors, warnings); steps keep their order (it is the order they run in). */
 const UNORDERED = new Set(['hold_reasons', 'errors', 'warnings', 'why']);
 
@@ -34,7 +34,7 @@ function scrubValue(v: unknown, scrub: Scrub, key = ''): unknown {
     const items = v.map((x) => scrubValue(x, scrub));
     return UNORDERED.has(key) ? items.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) : items;
   }
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrubValue(x, scrub, k)]));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, scrubValue(x, scrub, k)]));
   return v;
 }
 
@@ -44,14 +44,15 @@ function pick(obj: Record<string, unknown>, keys: readonly string[]): Record<str
 
 /** Why: two releases' plans of one WO compare equal exactly when they decide the same thing (pure). */
 export function normalisePlan(plan: Record<string, unknown>, scrub: Scrub): Record<string, unknown> {
-  const kept = pick(plan, KEEP);
+  // Scrub first (it sorts every object's keys: key order is noise), then put the compared fields in a reading order.
+  const kept = pick(scrubValue(plan, scrub) as Record<string, unknown>, KEEP);
   if (Array.isArray(kept.steps)) kept.steps = kept.steps.map((s) => (s && typeof s === 'object' ? pick(s as Record<string, unknown>, STEP_KEEP) : s));
-  return scrubValue(kept, scrub) as Record<string, unknown>;
+  return kept;
 }
 
-/** Why: the text the diff is made of: sorted keys, one field a line, multi-line diffs as indented blocks (pure). */
+/** Why: the text the diff is made of: YAML, one field a line, multi-line diffs as indented blocks (pure). */
 export function renderNormalised(plan: Record<string, unknown>): string {
-  return YAML.stringify(plan, { sortMapEntries: true, lineWidth: 0 });
+  return YAML.stringify(plan, { lineWidth: 0 });
 }
 
 /** Why: the gate's evidence: a unified diff old → new of two normalised plans, undefined when they are the same (pure). */
