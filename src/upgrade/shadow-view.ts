@@ -12,8 +12,8 @@ import type { WorkOrder } from '../wo/parse.js';
 import { woTargets } from '../policy/targets.js';
 import { pathPolicy } from '../policy/context.js';
 
-/** Read a regular file without following a link at its name (a FIFO or a device is never opened). */
-async function readNoFollow(file: string): Promise<Buffer> {
+/** Why: a regular file's bytes without following a link at its name (a FIFO or a device is never read, nor waited on). */
+export async function readNoFollow(file: string): Promise<Buffer> {
   const fh = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   try {
     if (!(await fh.stat()).isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'EINVAL' });

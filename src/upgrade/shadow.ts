@@ -12,7 +12,7 @@ import { layout } from '../layout.js';
 import { parseWo, type WorkOrder } from '../wo/parse.js';
 import { StateStore } from '../state/store.js';
 import type { ShadowDiff, ShadowRequest, ShadowResult, ShadowRunner } from './shadow-contract.js';
-import { buildView } from './shadow-view.js';
+import { buildView, readNoFollow } from './shadow-view.js';
 import { normalisePlan, planDiff } from './shadow-normalise.js';
 import { runBin, type BinResult } from './shadow-exec.js';
 
@@ -97,7 +97,7 @@ async function lacksPlan(bin: string, workDir: string, timeoutMs: number): Promi
 
 /** Replay one archived WO with both releases, each in its own view; a diff, a skip, or nothing when the plans agree. */
 async function replay(req: ShadowRequest, cfg: Config, p: Extract<Archived, { lane: string }>, n: number): Promise<{ diff?: ShadowDiff; skip?: string }> {
-  const bytes = await fsp.readFile(path.join(req.liveRoot, p.file), { flag: fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW });
+  const bytes = await readNoFollow(path.join(req.liveRoot, p.file));
   const wo = woOf(bytes, p.name, cfg);
   const dir = path.join(req.workDir, `wo-${n}`);
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
