@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, { module: string; summary: string; hidden?
   status: { module: './commands/status.js', summary: 'daemon up/down, guardrail health, counts, recent WOs' },
   submit: { module: './commands/submit.js', summary: 'validate a WO file (or - for stdin) and drop it atomically into a lane' },
   validate: { module: './commands/validate.js', summary: 'validate a WO file only, with precise errors' },
+  plan: { module: './commands/plan.js', summary: 'what the daemon would do with a WO (decision, diffs, commands), writing nothing' },
   show: { module: './commands/show.js', summary: "one WO's state record" },
   logs: { module: './commands/logs.js', summary: 'the telemetry stream, readable (-f to follow)' },
   approve: { module: './commands/act.js', summary: 'approve a held WO' },
