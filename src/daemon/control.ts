@@ -13,8 +13,8 @@ import { ACTIONS, MAX_REASON_CHARS, type CancelAllResult } from './actions.js';
 import type { PauseState } from './pause.js';
 import { LANE_RE } from '../config/schema.js';
 
-/** What the control channel carries: the WO actions, plus pause/resume of claiming. */
-export const CONTROL_ACTIONS = [...ACTIONS, 'pause', 'resume'] as const;
+/** What the control channel carries: the WO actions, plus pause/resume of claiming and `wo index rebuild`. */
+export const CONTROL_ACTIONS = [...ACTIONS, 'pause', 'resume', 'index-rebuild'] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
 export interface ControlRequest {
@@ -37,11 +37,13 @@ export interface ControlReply {
   record?: WoRecord;
   paused?: PauseState;
   cancelled?: CancelAllResult;
+  /** index-rebuild: what the rebuilt index holds. */
+  index?: { rows: number; unreadable: number; ms: number };
   error?: { kind: 'usage' | 'check' | 'other'; message: string };
 }
 
 /** The answer a handled request gets (besides ok). */
-export type ControlAnswer = Pick<ControlReply, 'record' | 'paused' | 'cancelled'>;
+export type ControlAnswer = Pick<ControlReply, 'record' | 'paused' | 'cancelled' | 'index'>;
 
 /** The control folder of a run dir. */
 export function controlDir(runDir: string): string {
