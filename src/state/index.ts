@@ -308,13 +308,11 @@ export class WoIndex {
       let rows = 0;
       this.db.transaction(() => {
         this.db.exec('DELETE FROM wos; DELETE FROM counts; DELETE FROM unreadable');
-        const ins = this.db.prepare(`INSERT INTO wos (${COLS.join(',')}) VALUES (${COLS.map((c) => `@${c}`).join(',')})`);
-        for (const s of this.db.prepare('SELECT row FROM staging').iterate() as IterableIterator<{ row: string }>) {
-          const row = JSON.parse(s.row) as IndexRow;
-          if (during.has(row.wo_id)) continue;
-          ins.run(row);
+        this.db.exec(`INSERT INTO wos (${COLS.join(',')}) SELECT ${COLS.map((c) => `json_extract(row, '$.${c}')`).join(',')} FROM staging`);
+        for (const [id, row] of during) {
+          if (row) this.upsertStmt.run(row);
+          else this.db.prepare('DELETE FROM wos WHERE wo_id = ?').run(id);
         }
-        for (const row of during.values()) if (row) this.upsertStmt.run(row);
         this.db.exec('INSERT INTO counts (status, n) SELECT status, count(*) FROM wos GROUP BY status; DELETE FROM staging');
         const insU = this.db.prepare('INSERT OR REPLACE INTO unreadable (file, why) VALUES (?, ?)');
         for (const u of unreadable) insU.run(u.file, u.why);
