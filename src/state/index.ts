@@ -206,6 +206,14 @@ export class WoIndex {
         this.pending--;
         this.settleSoon();
       },
+      foreign: (name, why) => {
+        if (this.broken) return;
+        try {
+          this.db.prepare('INSERT OR REPLACE INTO unreadable (file, why) VALUES (?, ?)').run(name, why);
+        } catch (err) {
+          this.fail(err);
+        }
+      },
     };
   }
 
@@ -221,7 +229,12 @@ export class WoIndex {
     if (this.broken) return;
     try {
       this.during?.set(id, row);
-      this.db.transaction(() => (row ? this.put(row) : this.del(id)))();
+      this.db.transaction(() => {
+        if (row) {
+          this.put(row);
+          this.db.prepare('DELETE FROM unreadable WHERE file = ?').run(`${id}.json`);
+        } else this.del(id);
+      })();
     } catch (err) {
       this.fail(err);
       return;

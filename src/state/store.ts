@@ -56,6 +56,8 @@ export interface StoreListener {
   writing(id: string): void;
   written(rec: WoRecord): void;
   failed(id: string): void;
+  /** A file that is not a record was found at a record's path (`name` in the state folder). */
+  foreign?(name: string, why: string): void;
 }
 
 export class StateStore {
@@ -90,6 +92,7 @@ export class StateStore {
     const got = await this.inspectFile(`${id}.json`, id);
     if (got.kind === 'ok') this.ours.add(id);
     else this.ours.delete(id);
+    if (got.kind === 'foreign') this.listener?.foreign?.(`${id}.json`, got.why);
     return got;
   }
 
