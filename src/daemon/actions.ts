@@ -184,6 +184,7 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: ActO
 
 /** The queued WOs (of one lane) with the daemon down, from the record index (rebuilt if stale; this process holds the lock). */
 async function queuedOffline(rt: Runtime, lane?: string): Promise<string[]> {
+  if (rt.index) return rt.index.queuedIds(lane);
   const { WoIndex } = await import('../state/index.js');
   const { index } = await WoIndex.openWriter(rt.L.index, rt.store);
   try {

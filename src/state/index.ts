@@ -118,6 +118,25 @@ export class WoIndex {
     return { index, rebuilt: why };
   }
 
+  /** Why: the CLI acting with the daemon down (holding the lock) keeps a current index current, and leaves a stale one for the next rebuild. */
+  static openIfCurrent(file: string, store: StateStore): WoIndex | null {
+    if (!fs.existsSync(file)) return null;
+    let db: Database.Database | null = null;
+    try {
+      db = WoIndex.openDb(file, false);
+      const meta = WoIndex.metaOf(db);
+      if (meta.version === SCHEMA_VERSION && meta.built === '1' && !!meta.mark && markOf(store.dir)?.mark === meta.mark) return new WoIndex(db, store.dir, file, false);
+      db.close();
+    } catch {
+      try {
+        db?.close();
+      } catch {
+        /* ignore */
+      }
+    }
+    return null;
+  }
+
   private static openDb(file: string, readonly: boolean): Database.Database {
     const db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
     if (!readonly) {

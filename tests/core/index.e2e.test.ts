@@ -156,6 +156,18 @@ describe('the record index with the real daemon', () => {
     await indexMatchesRecords(root);
     await daemon.stop('SIGTERM');
 
+    // With the daemon down, an operator action (holding the lock) keeps a current index current: no rebuild.
+    const before = JSON.parse(runCli(['status', '--json'], { root }).stdout);
+    expect(before.index).toBe('index');
+    const cancelled = runCli(['cancel', '--all'], { root });
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    const rb5 = runCli(['rollback', 'WO-R-5', '--reason', 'offline'], { root });
+    expect(rb5.code, rb5.stderr).toBe(0);
+    expect(readRecord(root, 'WO-R-5')!.status).toBe('reverted');
+    const after = JSON.parse(runCli(['ls', '--json'], { root }).stdout);
+    expect(after.items.find((w: any) => w.wo_id === 'WO-R-5').status).toBe('reverted');
+    expect(JSON.parse(runCli(['status', '--json'], { root }).stdout).index).toBe('index');
+
     // With the daemon down, a stale index (a record written behind its back) is rebuilt by the reader under the lock.
     const rec = readRecord(root, 'WO-R-1')!;
     fs.writeFileSync(path.join(L.state, 'WO-R-9.json'), JSON.stringify({ ...rec, wo_id: 'WO-R-9', times: { ...rec.times, received: new Date().toISOString() } }));

@@ -29,13 +29,20 @@ export async function withOfflineRuntime<T>(root: string, run: (rt: Runtime, L: 
   const { loadConfig } = await import('../../config/load.js');
   const { StateStore } = await import('../../state/store.js');
   const { Telemetry } = await import('../../state/telemetry.js');
+  const { WoIndex } = await import('../../state/index.js');
   let telemetry: InstanceType<typeof Telemetry> | undefined;
+  const store = new StateStore(L.state);
+  // Holding the lock, this process is the one writer: a current record index is kept current (a stale one is left for a rebuild).
+  const index = WoIndex.openIfCurrent(L.index, store);
+  if (index) store.listener = index.listener();
   try {
     const config = await loadConfig(root);
     telemetry = new Telemetry(L.telemetry, config.telemetry.rotate_bytes);
     const silent = { info() {}, warn() {}, error() {} };
-    return await run({ L, config: () => config, store: new StateStore(L.state), telemetry, log: silent, now: () => new Date(), hooks: {} }, L);
+    return await run({ L, config: () => config, store, telemetry, log: silent, now: () => new Date(), hooks: {}, ...(index ? { index } : {}) }, L);
   } finally {
+    store.listener = null;
+    index?.close();
     telemetry?.close();
     await lock.release();
   }

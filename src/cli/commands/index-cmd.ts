@@ -26,6 +26,10 @@ export function register(program: Command, name: string): void {
           return withOfflineRuntime(root, async (rt) => {
             const { WoIndex } = await import('../../state/index.js');
             const t0 = Date.now();
+            if (rt.index) {
+              const r = await rt.index.rebuild(rt.store);
+              return { ...r, ms: Date.now() - t0 };
+            }
             const { index } = await WoIndex.openWriter(L.index, rt.store, { force: true });
             const s = index.status();
             index.close();
