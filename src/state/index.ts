@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 
 const COLS = ['wo_id', 'status', 'stage', 'lane', 'type', 'priority', 'owner', 'title', 'error_code', 'received', 'started', 'finished', 'attempt', 'duration_ms', 'summary'] as const;
 
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
+}
+
 /** The index file of a root's state folder. */
 export function indexFile(indexDir: string): string {
   return path.join(indexDir, 'wo.sqlite');
@@ -103,23 +107,39 @@ export class WoIndex {
   /** Why: the daemon (and `wo index rebuild` with it down, holding the lock) opens it to write: verified, else rebuilt. */
   static async openWriter(file: string, store: StateStore, opts: { names?: number; warn?: (msg: string) => void; force?: boolean } = {}): Promise<{ index: WoIndex; rebuilt: string | null }> {
     await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    // Deleting the file loses nothing: a file this version cannot use is removed and made anew.
+    const fresh = async (): Promise<WoIndex> => {
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) await fsp.rm(f, { force: true });
+      return new WoIndex(WoIndex.openDb(file, false), store.dir, file, false, opts.warn);
+    };
     let db: Database.Database | null = null;
-    let why: string | null = null;
+    let index: WoIndex;
+    let why: string | null;
     try {
       db = WoIndex.openDb(file, false);
+      const version = WoIndex.metaOf(db).version;
+      if (version !== undefined && version !== SCHEMA_VERSION) throw new Error(`built by another version of wo (index schema ${version})`);
       why = opts.force ? 'asked to rebuild' : await WoIndex.verify(db, store.dir, opts.names);
+      index = new WoIndex(db, store.dir, file, false, opts.warn);
     } catch (err) {
-      why = `unreadable (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); removed`;
+      why = `unreadable (${firstLine(err)}); removed`;
       try {
         db?.close();
       } catch {
         /* closing a corrupt file */
       }
-      for (const f of [file, `${file}-wal`, `${file}-shm`]) await fsp.rm(f, { force: true });
-      db = WoIndex.openDb(file, false);
+      index = await fresh();
     }
-    const index = new WoIndex(db, store.dir, file, false, opts.warn);
-    if (why !== null) await index.rebuild(store);
+    if (why !== null) {
+      try {
+        await index.rebuild(store);
+      } catch (err) {
+        index.close();
+        why = `${why}; the rebuild failed (${firstLine(err)}), so it was made anew`;
+        index = await fresh();
+        await index.rebuild(store);
+      }
+    }
     return { index, rebuilt: why };
   }
 

@@ -203,6 +203,27 @@ describe('the record index (SQLite, temp db)', () => {
     fresh.index.close();
   });
 
+  it('a SQLite file of another shape or version is made anew', async () => {
+    const { store, file } = setup();
+    await writeAll(store, recs(6));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const Database = (await import('better-sqlite3')).default;
+    const other = new Database(file);
+    other.exec("CREATE TABLE wos (wo_id TEXT PRIMARY KEY, something TEXT); CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL); INSERT INTO meta VALUES ('version', '0')");
+    other.close();
+    const got = await WoIndex.openWriter(file, store);
+    expect(got.rebuilt).toMatch(/removed/);
+    expect(got.index.query({ limit: 50 }).total).toBe(6);
+    got.index.close();
+    const unversioned = new Database(file);
+    unversioned.exec("DROP TABLE wos; CREATE TABLE wos (wo_id TEXT PRIMARY KEY, something TEXT); DELETE FROM meta");
+    unversioned.close();
+    const again = await WoIndex.openWriter(file, store);
+    expect(again.rebuilt).not.toBeNull();
+    expect(again.index.query({ limit: 50 }).total).toBe(6);
+    again.index.close();
+  });
+
   it('lists foreign files as unreadable at rebuild; remove(ids) drops rows and counts', async () => {
     const { dir, store, file } = setup();
     await writeAll(store, recs(8));
