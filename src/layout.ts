@@ -10,6 +10,8 @@ export interface Layout {
   archive: string;
   rejected: string;
   state: string;
+  /** The derived record index (g/followup/index/wo.sqlite): rebuilt from the records when missing or stale. */
+  index: string;
   /** Write-ahead intents of operator transitions whose source recovery does not scan (rollback). */
   intents: string;
   telemetryDir: string;
@@ -41,6 +43,7 @@ export function layout(root: string): Layout {
     archive: path.join(bridge, 'archive'),
     rejected: path.join(bridge, 'rejected'),
     state: path.join(g, 'followup', 'state'),
+    index: path.join(g, 'followup', 'index', 'wo.sqlite'),
     intents: path.join(g, 'followup', 'intents'),
     telemetryDir: path.join(g, 'telemetry'),
     telemetry: path.join(g, 'telemetry', 'unified.jsonl'),

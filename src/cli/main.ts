@@ -12,6 +12,8 @@ export const COMMANDS: Record<string, { module: string; summary: string; hidden?
   submit: { module: './commands/submit.js', summary: 'validate a WO file (or - for stdin) and drop it atomically into a lane' },
   validate: { module: './commands/validate.js', summary: 'validate a WO file only, with precise errors' },
   plan: { module: './commands/plan.js', summary: 'what the daemon would do with a WO (decision, diffs, commands), writing nothing' },
+  ls: { module: './commands/ls.js', summary: 'list WOs from the index, filtered, one page at a time (--cursor for the next)' },
+  index: { module: './commands/index-cmd.js', summary: 'the record index: rebuild it from the records, or show its status' },
   show: { module: './commands/show.js', summary: "one WO's state record" },
   logs: { module: './commands/logs.js', summary: 'the telemetry stream, readable (-f to follow)' },
   approve: { module: './commands/act.js', summary: 'approve a held WO' },

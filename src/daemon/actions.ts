@@ -182,6 +182,18 @@ export async function act(env: ActionEnv, action: Action, id: string, opts: ActO
   }
 }
 
+/** The queued WOs (of one lane) with the daemon down, from the record index (rebuilt if stale; this process holds the lock). */
+async function queuedOffline(rt: Runtime, lane?: string): Promise<string[]> {
+  if (rt.index) return rt.index.queuedIds(lane);
+  const { WoIndex } = await import('../state/index.js');
+  const { index } = await WoIndex.openWriter(rt.L.index, rt.store);
+  try {
+    return index.queuedIds(lane);
+  } finally {
+    index.close();
+  }
+}
+
 /** What `wo cancel --all` did: the WOs cancelled and those that could not be. */
 export interface CancelAllResult {
   cancelled: WoRecord[];
@@ -196,7 +208,7 @@ export async function cancelAll(env: ActionEnv, opts: ActOptions & { lane?: stri
   const inLane = (lane: string) => !opts.lane || lane === opts.lane;
   const ids = env.scheduler
     ? env.scheduler.jobs().filter((j) => inLane(j.lane)).map((j) => j.id)
-    : (await env.rt.store.list()).filter((r) => r.status === 'queued' && inLane(r.lane)).map((r) => r.wo_id);
+    : await queuedOffline(env.rt, opts.lane);
   const unique = [...new Set(ids)];
   const out: CancelAllResult = { cancelled: [], failed: [] };
   const results = await Promise.allSettled(unique.map((id) => act(env, 'cancel', id, opts)));

@@ -12,9 +12,10 @@ import type { WoRecord } from '../state/record.js';
 import { ACTIONS, MAX_REASON_CHARS, type CancelAllResult } from './actions.js';
 import type { PauseState } from './pause.js';
 import { LANE_RE } from '../config/schema.js';
+import type { RetentionResult } from '../retention/run.js';
 
-/** What the control channel carries: the WO actions, plus pause/resume of claiming. */
-export const CONTROL_ACTIONS = [...ACTIONS, 'pause', 'resume'] as const;
+/** What the control channel carries: the WO actions, plus pause/resume of claiming and `wo index rebuild`. */
+export const CONTROL_ACTIONS = [...ACTIONS, 'pause', 'resume', 'index-rebuild', 'prune'] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
 export interface ControlRequest {
@@ -30,6 +31,10 @@ export interface ControlRequest {
   all?: boolean;
   /** pause/resume one lane; `cancel --all` of one lane. */
   lane?: string;
+  /** prune: one age in days for every file (`--older-than`), else the config's retention. */
+  older_than_days?: number;
+  /** prune: plan only. */
+  dry_run?: boolean;
 }
 
 export interface ControlReply {
@@ -37,11 +42,15 @@ export interface ControlReply {
   record?: WoRecord;
   paused?: PauseState;
   cancelled?: CancelAllResult;
+  /** index-rebuild: what the rebuilt index holds. */
+  index?: { rows: number; unreadable: number; ms: number };
+  /** prune: what retention removed (or would). */
+  pruned?: RetentionResult;
   error?: { kind: 'usage' | 'check' | 'other'; message: string };
 }
 
 /** The answer a handled request gets (besides ok). */
-export type ControlAnswer = Pick<ControlReply, 'record' | 'paused' | 'cancelled'>;
+export type ControlAnswer = Pick<ControlReply, 'record' | 'paused' | 'cancelled' | 'index' | 'pruned'>;
 
 /** The control folder of a run dir. */
 export function controlDir(runDir: string): string {
@@ -65,6 +74,8 @@ export function requestProblem(value: unknown): string | undefined {
   if (v.lane !== undefined && (typeof v.lane !== 'string' || !LANE_RE.test(v.lane) || !(v.action === 'pause' || v.action === 'resume' || v.all === true))) return 'has a lane that is not a lane name or does not apply (pause, resume, cancel --all)';
   if (v.reason !== undefined && (typeof v.reason !== 'string' || v.reason.length > MAX_REASON_CHARS * 4)) return 'has a reason that is not a string (or is far too long)';
   if (v.uid !== undefined && !Number.isSafeInteger(v.uid)) return 'has a uid that is not an integer';
+  if (v.older_than_days !== undefined && (v.action !== 'prune' || typeof v.older_than_days !== 'number' || !(v.older_than_days >= 0))) return 'has older_than_days, which only prune takes, as a number ≥ 0';
+  if (v.dry_run !== undefined && (v.action !== 'prune' || typeof v.dry_run !== 'boolean')) return 'has dry_run, which only prune takes, as true or false';
   return undefined;
 }
 

@@ -226,7 +226,18 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
     return admitChain;
   };
 
-  await rt.store.primeIds(); // only this process writes records while it holds the lock
+  const names = await rt.store.primeIds(); // only this process writes records while it holds the lock
+  // The record index: verified against the records' high-water mark, else rebuilt, before any record is written.
+  const { WoIndex } = await import('../state/index.js');
+  const indexStart = Date.now();
+  const { index, rebuilt } = await WoIndex.openWriter(L.index, rt.store, { names, warn: (m) => log.warn({}, m) });
+  if (rebuilt) log.info({ why: rebuilt, ms: Date.now() - indexStart, ...index.status() }, `record index rebuilt from g/followup/state/ (${rebuilt})`);
+  rt.store.listener = index.listener();
+  rt.index = index;
+  releases.add('record index', () => {
+    rt.store.listener = null;
+    index.close();
+  });
   // Crash recovery before anything new is claimed.
   for (const r of await recoverAll(rt)) await admitOne(r.file, r.name, r.lane, r.received, r.approved);
 
@@ -300,6 +311,17 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
     async (req, owner) => {
       const opts = { by: { uid: owner, channel: 'cli' as const }, ...(req.reason !== undefined ? { reason: req.reason } : {}), ...(req.lane !== undefined ? { lane: req.lane } : {}) };
       if (req.action === 'pause' || req.action === 'resume') return { paused: await setPause(req.action === 'pause', opts) };
+      if (req.action === 'index-rebuild') {
+        const t0 = Date.now();
+        const r = await index.rebuild(rt.store);
+        log.info({ ...r }, 'record index rebuilt on request (wo index rebuild)');
+        return { index: { ...r, ms: Date.now() - t0 } };
+      }
+      if (req.action === 'prune') {
+        const { configPolicy, oneAgePolicy } = await import('../retention/plan.js');
+        const policy = req.older_than_days !== undefined ? oneAgePolicy(req.older_than_days) : configPolicy(config.retention);
+        return { pruned: await retention.prune(policy, req.dry_run === true) };
+      }
       if (req.action === 'cancel' && req.all) return { cancelled: await cancelAll(actEnv(), opts) };
       return { record: await doAction(req.action, req.wo_id!, { ...opts, force: req.force }) };
     },
@@ -316,6 +338,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       config,
       token,
       store: rt.store,
+      index,
       telemetry,
       metrics,
       actions: (() => {
@@ -323,7 +346,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
         const a = (action: Action) => (id: string, o: { reason?: string; force?: boolean } = {}) => doAction(action, id, { ...o, by });
         return { approve: a('approve'), reject: a('reject'), cancel: a('cancel'), retry: a('retry'), rollback: a('rollback'), pause: (p: { pause: boolean; lane?: string; reason?: string }) => setPause(p.pause, { ...p, by }) };
       })(),
-      status: () => buildStatus(L.root),
+      status: () => buildStatus(L.root, { index }),
       readiness: async () => {
         const checks = [
           { name: 'lock', ok: true },
@@ -362,8 +385,17 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   await writeInfo();
   telemetry.emit('daemon', 'daemon_started', { pid: process.pid, root: L.root, port, version: VERSION });
   // Retention (after recovery, in the background): a pass now, then every retention.interval_h; stopped before the lock goes.
-  // (the index of record summaries is told which records went: pass `onRecordsPruned: (ids) => …` here)
-  const retention = startRetention({ root: L.root, config: () => config, telemetry, log, hold: (id) => scheduler.tryHoldIds([id]) });
+  const retention = startRetention({
+    root: L.root,
+    config: () => config,
+    telemetry,
+    log,
+    hold: (id) => scheduler.tryHoldIds([id]),
+    onRecordsPruned: (ids) => {
+      index.remove(ids);
+      rt.store.forget(ids);
+    },
+  });
   releases.add('retention', () => retention.close());
   log.info({ root: L.root, port, pid: process.pid }, `wo daemon ready on ${L.root}${port ? ` (http://127.0.0.1:${port}/)` : ''}`);
   if (notifySocket) {

@@ -35,6 +35,8 @@ export interface Runtime {
   log: Logger;
   now: () => Date;
   hooks: Hooks;
+  /** The daemon's record index (listings inside the daemon read it); absent in the CLI's offline runtime. */
+  index?: import('../state/index.js').WoIndex;
 }
 
 /** A claimed WO file, parsed, ready to be admitted or run. */

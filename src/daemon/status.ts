@@ -5,8 +5,9 @@ import { layout, type Layout } from '../layout.js';
 import { readJson } from '../util/fsx.js';
 import { readLock } from './lock.js';
 import { laneFolderProblem } from './intake.js';
-import { StateStore } from '../state/store.js';
-import { STATUSES, type WoRecord } from '../state/record.js';
+import type { WoRecord } from '../state/record.js';
+import type { WoIndex } from '../state/index.js';
+import { summaryOf } from '../state/index-query.js';
 import { pauseView, readPause } from './pause.js';
 
 export interface DaemonInfo {
@@ -47,26 +48,9 @@ export async function daemonState(L: Layout): Promise<DaemonState> {
   };
 }
 
-/** A compact view of a record for listings. */
+/** A compact view of a record for listings (the index stores exactly this). */
 export function summary(r: WoRecord) {
-  return {
-    wo_id: r.wo_id,
-    title: r.title,
-    lane: r.lane,
-    type: r.type,
-    priority: r.priority,
-    status: r.status,
-    stage: r.stage,
-    stage_index: r.stage_index,
-    stages_total: r.stages_total,
-    attempt: r.attempt,
-    received: r.times?.received,
-    finished: r.times?.finished,
-    ...(r.error ? { error: r.error } : {}),
-    ...(r.hold_reasons ? { hold_reasons: r.hold_reasons } : {}),
-    ...(r.dry_run ? { dry_run: true } : {}),
-    ...(r.given_up ? { given_up: true } : {}),
-  };
+  return summaryOf(r);
 }
 
 /** Folders under bridge/inbox/ the daemon ignores because their name is not a lane name. */
@@ -94,28 +78,43 @@ async function pending(L: Layout): Promise<{ inbox: number; processing: number }
   return { inbox, processing };
 }
 
-/** Build the whole status report. */
-export async function buildStatus(root: string, opts: { limit?: number } = {}) {
+/** Build the whole status report: counts and the most recent WOs from the record index (the daemon passes its own). */
+export async function buildStatus(root: string, opts: { limit?: number; index?: WoIndex } = {}) {
   const L = layout(root);
-  const [daemon, { records: recs, unreadable }, guardrail, files, ignored, pause] = await Promise.all([
+  const [daemon, guardrail, files, ignored, pause] = await Promise.all([
     daemonState(L),
-    new StateStore(L.state).scan(),
     import('../guardrail/index.js').then((g) => g.readHealth(L.root)).catch(() => undefined),
     pending(L),
     ignoredLanes(L),
     readPause(L),
   ]);
-  const counts: Record<string, number> = Object.fromEntries(STATUSES.map((s) => [s, 0]));
-  for (const r of recs) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  const own = opts.index === undefined;
+  const { index, source } = opts.index ? { index: opts.index, source: 'index' as const } : await import('./listing.js').then((m) => m.readIndex(L, daemon.running));
+  let counts: Record<string, number>, page: ReturnType<WoIndex['query']>, unreadable: ReturnType<WoIndex['unreadable']>;
+  try {
+    counts = index.counts();
+    page = index.query({ limit: opts.limit ?? 20 });
+    unreadable = index.unreadable();
+  } finally {
+    if (own) index.close();
+  }
   return {
     daemon,
     guardrail: guardrail ?? { healthy: null, checked_at: null, note: 'the guardrail has not run on this root yet' },
     /** Claiming paused by an operator (wo pause; g/run/paused.json), whether or not the daemon runs. */
     paused: { ...pauseView(pause.state), ...(pause.state.last ? { last: pause.state.last } : {}), ...(pause.problem ? { problem: pause.problem } : {}) },
     counts,
+    /** Records in all (the sum of counts). */
+    total: page.total,
     pending: files,
-    wos: recs.slice(0, opts.limit ?? 20).map(summary),
-    /** Files in g/followup/state/ that are not wo records (foreign, corrupt, folders): listed, never touched. */
+    /** The most recent WOs (newest received first); `wo ls` pages through the rest. */
+    wos: page.items,
+    /** Where counts and wos came from: the index file, the index rebuilt now (it was missing or stale), or a scan. */
+    index: source,
+    /**
+     * Files in g/followup/state/ that are not wo records (foreign, corrupt, folders): listed, never touched.
+     * As of the index's last rebuild (a rebuild happens whenever the folder changed while the daemon was down).
+     */
     unreadable,
     /** Folders under bridge/inbox/ that are not lanes (their names do not match the lane pattern). */
     ignored_lanes: ignored,

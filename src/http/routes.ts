@@ -1,8 +1,10 @@
 /** The route table: what each path answers, which methods, and whether it needs the token. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CheckFailed, UsageError } from '../errors.js';
-import { STATUSES, type Status, type WoRecord } from '../state/record.js';
+import type { WoRecord } from '../state/record.js';
 import type { StateStore } from '../state/store.js';
+import type { WoIndex } from '../state/index.js';
+import { parseQuery, QueryError, type WoQuery } from '../state/index-query.js';
 import type { Telemetry } from '../state/telemetry.js';
 import type { Metrics } from './metrics.js';
 import { HttpError } from './guard.js';
@@ -37,6 +39,8 @@ export interface Readiness {
 /** What the routes need from the daemon. */
 export interface RouteDeps {
   store: StateStore;
+  /** The daemon's record index (listings read it); without one, a listing runs the same query over a scan. */
+  index?: WoIndex;
   telemetry: Telemetry;
   actions: Actions;
   readiness: () => Promise<Readiness>;
@@ -72,28 +76,6 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   res.end(body);
 }
 
-/** Parse and check the /api/wos query (unknown status or a bad limit ⇒ 400). */
-export function parseWoQuery(url: URL): { statuses: Set<Status> | null; lane: string | null; limit: number | null; summary: boolean } {
-  const statusText = url.searchParams.get('status');
-  let statuses: Set<Status> | null = null;
-  if (statusText) {
-    const wanted = statusText.split(',').map((s) => s.trim()).filter(Boolean);
-    const bad = wanted.filter((s) => !(STATUSES as readonly string[]).includes(s));
-    if (bad.length) throw new HttpError(400, `unknown status ${bad.map((b) => JSON.stringify(b)).join(', ')}; expected one of ${STATUSES.join(', ')}`);
-    statuses = new Set(wanted as Status[]);
-  }
-  const lane = url.searchParams.get('lane') || null;
-  const limitText = url.searchParams.get('limit');
-  let limit: number | null = null;
-  if (limitText) {
-    if (!/^\d{1,7}$/.test(limitText) || Number(limitText) < 1) throw new HttpError(400, `limit must be a positive integer, got ${JSON.stringify(limitText)}`);
-    limit = Number(limitText);
-  }
-  const view = url.searchParams.get('view') ?? 'full';
-  if (view !== 'full' && view !== 'summary') throw new HttpError(400, `view must be full or summary, got ${JSON.stringify(view)}`);
-  return { statuses, lane, limit, summary: view === 'summary' };
-}
-
 /** The heavy parts of a record (output tails, diffs, per-file rows) left out of list views, with their counts kept. */
 export function summarize(r: WoRecord): Omit<WoRecord, 'commands' | 'plan' | 'files' | 'tests' | 'attempts' | 'extra' | 'running_command'> & { counts: Record<string, number> } {
   const { commands, plan, files, tests, attempts, extra: _extra, running_command: _rc, ...rest } = r;
@@ -103,10 +85,21 @@ export function summarize(r: WoRecord): Omit<WoRecord, 'commands' | 'plan' | 'fi
   };
 }
 
-/** Filter records (already newest first) by the query. */
-export function filterWos(recs: WoRecord[], q: ReturnType<typeof parseWoQuery>): WoRecord[] {
-  const out = recs.filter((r) => (!q.statuses || q.statuses.has(r.status)) && (!q.lane || r.lane === q.lane));
-  return q.limit === null ? out : out.slice(0, q.limit);
+/** Why: `/api/wos` checks its query once — the listing filters (index-query) plus `view`; bad input is a 400. */
+export function parseListQuery(url: URL, now = new Date()): { q: WoQuery; view: 'full' | 'summary' | 'items' } {
+  const view = url.searchParams.get('view') ?? 'full';
+  if (view !== 'full' && view !== 'summary' && view !== 'items') throw new HttpError(400, `view must be full, summary or items, got ${JSON.stringify(view)}`);
+  const input: Record<string, string> = {};
+  for (const k of ['status', 'lane', 'type', 'owner', 'q', 'since', 'limit', 'cursor']) {
+    const v = url.searchParams.get(k);
+    if (v !== null) input[k] = v;
+  }
+  try {
+    return { q: parseQuery(input, { now }), view };
+  } catch (err) {
+    if (err instanceof QueryError) throw new HttpError(400, err.message);
+    throw err;
+  }
 }
 
 /** Why: an action's body is optional JSON; say exactly what is wrong with it (400) rather than ignore it. */
@@ -216,11 +209,24 @@ export const ROUTES: Route[] = [
     auth: true,
     methods: {
       GET: async ({ res, url, deps }) => {
-        const q = parseWoQuery(url);
-        const { records, unreadable } = await deps.store.scan();
-        const wos = filterWos(records, q);
-        // Files in the state folder that are not wo records are listed apart, never mixed into `wos`.
-        sendJson(res, 200, { wos: q.summary ? wos.map(summarize) : wos, unreadable });
+        const { q, view } = parseListQuery(url);
+        let index = deps.index;
+        if (!index) {
+          const { WoIndex } = await import('../state/index.js');
+          const { records, unreadable } = await deps.store.scan();
+          index = WoIndex.fromScan(records, unreadable);
+        }
+        let page: ReturnType<WoIndex['query']>, unreadable: ReturnType<WoIndex['unreadable']>;
+        try {
+          page = index.query(q);
+          unreadable = index.unreadable();
+        } finally {
+          if (index !== deps.index) index.close();
+        }
+        // `wos` (records of this page, full or summarized) keeps older clients working; view=items leaves it out.
+        const wos = view === 'items' ? undefined : (await Promise.all(page.items.map((i) => deps.store.read(i.wo_id)))).filter((r): r is WoRecord => r !== undefined);
+        // Files in the state folder that are not wo records are listed apart, never mixed into the items.
+        sendJson(res, 200, { items: page.items, next_cursor: page.next_cursor, total: page.total, ...(wos ? { wos: view === 'summary' ? wos.map(summarize) : wos } : {}), unreadable });
       },
     },
   },

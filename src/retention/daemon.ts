@@ -2,14 +2,16 @@
 import type { Config } from '../config/load.js';
 import type { Telemetry } from '../state/telemetry.js';
 import type { Logger } from '../daemon/runtime.js';
-import { configPolicy } from './plan.js';
-import { runRetention } from './run.js';
+import { configPolicy, type RetentionPolicy } from './plan.js';
+import { runRetention, type RetentionResult } from './run.js';
 
 export interface RetentionService {
   /** Run a pass now (one at a time: a call during a pass returns that pass). */
   runNow(): Promise<void>;
   /** Re-arm the timer from the current config (after a reload changed `retention.interval_h`). */
   reschedule(): void;
+  /** `wo prune` while the daemon runs: the same pass with the given policy, after any pass in progress. */
+  prune(policy: RetentionPolicy, dryRun: boolean): Promise<RetentionResult>;
   /** Stop the timer and the pass in progress (between batches); resolves when it has stopped. */
   close(): Promise<void>;
 }
@@ -42,19 +44,23 @@ export function startRetention(deps: {
     timer.unref();
   };
 
+  // One writer: every deletion the daemon makes goes through its per-id locks and tells its index.
+  const prune = (policy: RetentionPolicy, dryRun = false) =>
+    runRetention({
+      root: deps.root,
+      policy,
+      batch: deps.config().retention.batch,
+      dryRun,
+      ...(dryRun ? {} : { telemetry: deps.telemetry }),
+      signal: abort.signal,
+      ...(deps.onRecordsPruned ? { onRecordsPruned: deps.onRecordsPruned } : {}),
+      ...(deps.hold ? { hold: deps.hold } : {}),
+    });
+
   const pass = async () => {
     lastPassAt = Date.now();
-    const c = deps.config();
     try {
-      const res = await runRetention({
-        root: deps.root,
-        policy: configPolicy(c.retention),
-        batch: c.retention.batch,
-        telemetry: deps.telemetry,
-        signal: abort.signal,
-        ...(deps.onRecordsPruned ? { onRecordsPruned: deps.onRecordsPruned } : {}),
-        ...(deps.hold ? { hold: deps.hold } : {}),
-      });
+      const res = await prune(configPolicy(deps.config().retention));
       const fields = { removed: res.removed.length, counts: res.counts, skipped: res.skipped.length, protected_live: res.protected_live, kept_for_rollback: res.kept_for_rollback };
       if (res.removed.length || res.skipped.length) deps.log.info(fields, `retention removed ${res.removed.length} file(s)${res.skipped.length ? `, kept ${res.skipped.length} that changed since the scan` : ''}`);
     } catch (err) {
@@ -76,6 +82,10 @@ export function startRetention(deps: {
     runNow,
     reschedule: () => {
       if (!running) schedule();
+    },
+    async prune(policy, dryRun) {
+      await running;
+      return prune(policy, dryRun);
     },
     async close() {
       closed = true;

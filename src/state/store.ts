@@ -38,6 +38,9 @@ export class ForeignRecord extends WoError {
   }
 }
 
+/** Why a .json file in the state folder is not a record by its name alone. */
+export const BAD_NAME = 'has a name that is not <wo_id>.json (a wo_id is letters, digits, . _ -)';
+
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (fs.constants.O_NONBLOCK ?? 0);
 
 function errCode(err: unknown): string {
@@ -48,7 +51,18 @@ function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').slice(0, 200);
 }
 
+/** Told of every record write (the daemon's index): `writing` before it starts, `written`/`failed` once it is durable or not. */
+export interface StoreListener {
+  writing(id: string): void;
+  written(rec: WoRecord): void;
+  failed(id: string): void;
+  /** A file that is not a record was found at a record's path (`name` in the state folder). */
+  foreign?(name: string, why: string): void;
+}
+
 export class StateStore {
+  /** Set by the daemon: keeps the index right behind the records (record first; the index may lag, never lead). */
+  listener: StoreListener | null = null;
   /** Ids known to have something at their path (daemon only, after primeIds): a miss needs no failing read. */
   private ids: Set<string> | null = null;
   /** Ids whose path holds a record of ours (read valid, or written here): writing there replaces only our own. */
@@ -61,9 +75,18 @@ export class StateStore {
   ) {}
 
   /** For the one process that writes records (the daemon, holding the lock): list the ids once, then track writes. */
-  async primeIds(): Promise<void> {
-    const names = await fsp.readdir(this.dir).catch(() => [] as string[]);
-    this.ids = new Set(names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -5)));
+  async primeIds(): Promise<number> {
+    const names = (await fsp.readdir(this.dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+    this.ids = new Set(names.map((n) => n.slice(0, -5)));
+    return names.length;
+  }
+
+  /** Why: retention deleted these records; a later write at their path is a new record, not a known one. */
+  forget(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.ids?.delete(id);
+      this.ours.delete(id);
+    }
   }
 
   file(id: string): string {
@@ -77,6 +100,7 @@ export class StateStore {
     const got = await this.inspectFile(`${id}.json`, id);
     if (got.kind === 'ok') this.ours.add(id);
     else this.ours.delete(id);
+    if (got.kind === 'foreign') this.listener?.foreign?.(`${id}.json`, got.why);
     return got;
   }
 
@@ -122,6 +146,19 @@ export class StateStore {
 
   /** Durably write a record; resolves only once it is on disk. Throws ForeignRecord rather than replace a file wo did not write. */
   async write(rec: WoRecord): Promise<void> {
+    const l = this.listener;
+    if (!l) return this.writeRecord(rec);
+    l.writing(rec.wo_id);
+    try {
+      await this.writeRecord(rec);
+    } catch (err) {
+      l.failed(rec.wo_id);
+      throw err;
+    }
+    l.written(rec);
+  }
+
+  private async writeRecord(rec: WoRecord): Promise<void> {
     const file = this.file(rec.wo_id);
     if (!this.ours.has(rec.wo_id)) {
       const got = await this.inspect(rec.wo_id);
@@ -142,6 +179,56 @@ export class StateStore {
     this.ids?.add(rec.wo_id);
   }
 
+  /**
+   * Why: the index rebuild reads every record once, in chunks, synchronously — about 8× faster than the
+   * promise API here (one open/fstat/read/close each, no thread-pool round trips); same checks as `inspect`.
+   */
+  inspectNameSync(name: string): Inspected | { kind: 'badname' } {
+    if (!name.endsWith('.json') || name.startsWith('.')) return { kind: 'absent' };
+    const id = name.slice(0, -5);
+    if (!validId(id)) return { kind: 'badname' };
+    const foreign = (why: string): Inspected => ({ kind: 'foreign', file: `${this.label}/${name}`, why });
+    let fd: number;
+    try {
+      fd = fs.openSync(path.join(this.dir, name), OPEN_FLAGS);
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'ENOENT') return { kind: 'absent' };
+      if (code === 'ELOOP' || code === 'EMLINK') return foreign('is a symbolic link (never followed in the state folder)');
+      return foreign(`cannot be opened (${code})`);
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.isDirectory()) return foreign('is a folder');
+      if (!st.isFile()) return foreign('is not a regular file');
+      if (st.size === 0) return foreign('is empty (0 bytes)');
+      if (st.size > MAX_RECORD_BYTES) return foreign(`is ${st.size} bytes, over the ${MAX_RECORD_BYTES} a record can be`);
+      const buf = Buffer.allocUnsafe(st.size);
+      let got = 0;
+      while (got < st.size) {
+        const n = fs.readSync(fd, buf, got, st.size - got, got);
+        if (n <= 0) break;
+        got += n;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(buf.subarray(0, got).toString('utf8'));
+      } catch (err) {
+        return err instanceof SyntaxError ? foreign(`is not JSON (${oneLine(err.message)})`) : foreign(`cannot be read (${errCode(err)})`);
+      }
+      const why = recordProblem(value, id);
+      return why === undefined ? { kind: 'ok', record: value as WoRecord } : foreign(why);
+    } catch (err) {
+      return foreign(`cannot be read (${errCode(err)})`);
+    } finally {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+
   /** Why: listings show every record and name every file that is not one (status, API) instead of failing. */
   async scan(): Promise<{ records: WoRecord[]; unreadable: Unreadable[] }> {
     let names: string[];
@@ -157,7 +244,7 @@ export class StateStore {
       if (!n.endsWith('.json') || n.startsWith('.')) continue;
       const id = n.slice(0, -5);
       if (!validId(id)) {
-        unreadable.push({ file: n, why: 'has a name that is not <wo_id>.json (a wo_id is letters, digits, . _ -)' });
+        unreadable.push({ file: n, why: BAD_NAME });
         continue;
       }
       const got = await this.inspectFile(n, id);

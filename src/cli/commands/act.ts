@@ -6,8 +6,8 @@ import { CheckFailed, HeldOrDown, TimedOut, UsageError } from '../../errors.js';
 import { daemonState } from '../../daemon/status.js';
 import { sendControl } from '../../daemon/control.js';
 import { sameProcess } from '../../exec/proc.js';
-import type { Action, ActOptions, CancelAllResult } from '../../daemon/actions.js';
-import type { ControlRequest } from '../../daemon/control.js';
+import type { Action, ActOptions } from '../../daemon/actions.js';
+import type { ControlReply, ControlRequest } from '../../daemon/control.js';
 import type { WoRecord } from '../../state/record.js';
 import type { Layout } from '../../layout.js';
 import type { Runtime } from '../../daemon/runtime.js';
@@ -29,20 +29,27 @@ export async function withOfflineRuntime<T>(root: string, run: (rt: Runtime, L: 
   const { loadConfig } = await import('../../config/load.js');
   const { StateStore } = await import('../../state/store.js');
   const { Telemetry } = await import('../../state/telemetry.js');
+  const { WoIndex } = await import('../../state/index.js');
   let telemetry: InstanceType<typeof Telemetry> | undefined;
+  const store = new StateStore(L.state);
+  // Holding the lock, this process is the one writer: a current record index is kept current (a stale one is left for a rebuild).
+  const index = WoIndex.openIfCurrent(L.index, store);
+  if (index) store.listener = index.listener();
   try {
     const config = await loadConfig(root);
     telemetry = new Telemetry(L.telemetry, config.telemetry.rotate_bytes);
     const silent = { info() {}, warn() {}, error() {} };
-    return await run({ L, config: () => config, store: new StateStore(L.state), telemetry, log: silent, now: () => new Date(), hooks: {} }, L);
+    return await run({ L, config: () => config, store, telemetry, log: silent, now: () => new Date(), hooks: {}, ...(index ? { index } : {}) }, L);
   } finally {
+    store.listener = null;
+    index?.close();
     telemetry?.close();
     await lock.release();
   }
 }
 
 /** Why: one path for every request — through the running daemon's control folder, else offline; the reply's error kinds become exit codes. */
-export async function sendOrRun<T>(root: string, req: ControlRequest, timeoutS: string, offline: () => Promise<T>, pick: (r: { record?: WoRecord; cancelled?: CancelAllResult; paused?: unknown }) => T): Promise<{ value: T; running: boolean }> {
+export async function sendOrRun<T>(root: string, req: ControlRequest, timeoutS: string, offline: () => Promise<T>, pick: (r: ControlReply) => T): Promise<{ value: T; running: boolean }> {
   const L = layout(root);
   const d = await daemonState(L);
   if (!d.running) return { value: await offline(), running: false };

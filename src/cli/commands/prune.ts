@@ -1,7 +1,7 @@
 /** `wo prune [--older-than D]`: apply retention (the config's, or one age) through the same planner as the daemon. */
 import type { Command } from 'commander';
 import { printJson, rootOf, withRoot } from '../common.js';
-import { UsageError } from '../../errors.js';
+import { CheckFailed, UsageError } from '../../errors.js';
 import { loadConfig } from '../../config/load.js';
 import { configPolicy, oneAgePolicy } from '../../retention/plan.js';
 
@@ -19,16 +19,27 @@ export function register(program: Command, name: string): void {
     .option('--older-than <age>', 'one age for every file (30d, 12h, 45m, 2w) instead of the config\'s retention; records are kept')
     .option('--dry-run', 'list what would be removed, remove nothing')
     .option('--json', 'print what was removed as JSON')
+    .option('--timeout <s>', 'seconds to wait for the daemon when it runs (it prunes then)', '600')
     .addHelpText('after', '\nWithout --older-than: the config\'s retention.* ages (docs/retention.md). A WO that is not terminal is never pruned,\nnor the record of a WO whose backup is kept (wo rollback needs both).')
-    .action(async (opts: { root?: string; olderThan?: string; dryRun?: boolean; json?: boolean }) => {
+    .action(async (opts: { root?: string; olderThan?: string; dryRun?: boolean; json?: boolean; timeout: string }) => {
       const root = rootOf(opts);
       const age = opts.olderThan !== undefined ? parseAge(opts.olderThan) : undefined;
       const config = await loadConfig(root);
       const policy = age !== undefined ? oneAgePolicy(age / 86_400_000) : configPolicy(config.retention);
-      const { runRetention } = await import('../../retention/run.js');
-      const res = await runRetention({ root, policy, batch: config.retention.batch, dryRun: !!opts.dryRun });
+      // While the daemon runs, it prunes (one writer: its per-id locks and its record index see every deletion).
+      const { sendOrRun } = await import('./act.js');
+      const { value: res, running } = await sendOrRun(
+        root,
+        { action: 'prune', ...(age !== undefined ? { older_than_days: age / 86_400_000 } : {}), dry_run: !!opts.dryRun },
+        opts.timeout,
+        async () => (await import('../../retention/run.js')).runRetention({ root, policy, batch: config.retention.batch, dryRun: !!opts.dryRun }),
+        (r) => {
+          if (!r.pruned) throw new CheckFailed('the daemon did not say what it pruned');
+          return r.pruned;
+        },
+      );
       const rel = res.removed.map((d) => d.rel);
-      if (opts.json) printJson({ dry_run: !!opts.dryRun, removed: rel, counts: res.counts, skipped: res.skipped, protected_live: res.protected_live, kept_for_rollback: res.kept_for_rollback });
+      if (opts.json) printJson({ dry_run: !!opts.dryRun, via: running ? 'daemon' : 'offline', removed: rel, counts: res.counts, skipped: res.skipped, protected_live: res.protected_live, kept_for_rollback: res.kept_for_rollback });
       else {
         for (const p of rel) process.stdout.write(`${opts.dryRun ? 'would remove' : 'removed'} ${p}\n`);
         for (const s of res.skipped) process.stdout.write(`kept ${s.rel}: ${s.why}\n`);
