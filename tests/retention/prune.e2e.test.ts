@@ -156,4 +156,26 @@ describe('retention end to end', () => {
     expect(readRecord(root, 'OLD')?.status).toBe('succeeded');
     expect(fs.existsSync(path.join(root, 'g/reports/users-own-report.json'))).toBe(true);
   }, 120_000);
+
+  it('wo prune while the daemon runs is done by the daemon: its index drops the pruned records at once', async () => {
+    const root = tempRoot(config(0));
+    const { expected, kept } = await seed(root);
+    const d = await pool.start(root);
+    const before = JSON.parse(runCli(['ls', '--json', '--limit', '50'], { root }).stdout);
+    expect(before.items.map((i: { wo_id: string }) => i.wo_id)).toContain('OLD');
+    const r = runCli(['prune', '--json'], { root });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.via).toBe('daemon');
+    expect(out.removed.sort()).toEqual(expected);
+    checkAfter(root, kept, expected);
+    const after = JSON.parse(runCli(['ls', '--json', '--limit', '50'], { root }).stdout);
+    expect(after.items.map((i: { wo_id: string }) => i.wo_id).sort()).toEqual(before.items.map((i: { wo_id: string }) => i.wo_id).filter((id: string) => id !== 'OLD').sort());
+    expect(after.total).toBe(before.total - 1);
+    // The id is free again: a new WO of that id runs and is listed.
+    dropComplete(root, 'CLC', 'OLD.yaml', wo('OLD'));
+    await waitFor(() => readRecord(root, 'OLD')?.status === 'succeeded', { timeout: 30_000, what: 'OLD again' });
+    await waitFor(() => JSON.parse(runCli(['ls', '--json'], { root }).stdout).items.some((i: { wo_id: string }) => i.wo_id === 'OLD'), { timeout: 10_000, what: 'OLD listed again' });
+    expect(await d.stop()).toBe(0);
+  }, 120_000);
 });
