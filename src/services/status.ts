@@ -16,6 +16,8 @@ export interface ServiceStatus {
   last_exit: number | null;
   /** What the last exit status means, when it is a known failure (127: the program is missing). */
   exit_meaning?: string;
+  /** launchd: the plist launchd loaded it from (`path = …`), so a guardrail restore can bootstrap it again. */
+  plist?: string;
 }
 
 export const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
@@ -56,8 +58,9 @@ export function parseLaunchctlPrint(stdout: string, exitCode: number): ServiceSt
   const pidText = top('pid');
   const exitText = top('last exit code') ?? top('last exit status');
   const pid = pidText && /^\d+$/.test(pidText) ? Number(pidText) : null;
+  const plist = top('path');
   const exitNum = exitText ? /^-?\d+/.exec(exitText)?.[0] : undefined;
-  return withMeaning({ loaded: true, running: state === 'running' || (state === undefined && pid !== null), pid, last_exit: exitNum !== undefined ? Number(exitNum) : null });
+  return withMeaning({ loaded: true, running: state === 'running' || (state === undefined && pid !== null), pid, last_exit: exitNum !== undefined ? Number(exitNum) : null, ...(plist?.startsWith('/') ? { plist } : {}) });
 }
 
 /** `systemctl show` output (`Key=Value` lines, in systemd's own order) → a map. */
