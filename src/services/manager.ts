@@ -54,7 +54,7 @@ export function runCall(call: ManagerCall, o: ManagerOptions): Promise<CallResul
 export async function serviceStatus(ref: ServiceRef, o: ManagerOptions): Promise<{ status: ServiceStatus | null; call: CallResult }> {
   const call = await runCall(statusCall(ref, uidOf(o)), o);
   if (call.error) return { status: null, call };
-  const status = ref.kind === 'launchd' ? parseLaunchctlPrint(call.stdout, call.exit_code ?? 1) : call.exit_code === 0 ? parseSystemctlShow(call.stdout) : null;
+  const status = ref.kind === 'launchd' ? parseLaunchctlPrint(`${call.stdout}${call.exit_code === 0 ? '' : call.output_tail}`, call.exit_code ?? 1) : call.exit_code === 0 ? parseSystemctlShow(call.stdout) : null;
   return { status, call };
 }
 

@@ -51,9 +51,11 @@ export const NOT_LOADED: ServiceStatus = { loaded: false, running: false, pid: n
  * `key = value` lines (`state = running`, `pid = 123`, `last exit code = 127` or `(never exited)`, newer
  * macOS adds `: EX_…`). Exit status non-zero means not loaded.
  */
-export function parseLaunchctlPrint(stdout: string, exitCode: number): ServiceStatus {
-  if (exitCode !== 0) return NOT_LOADED;
-  const top = (key: string) => new RegExp(`^\\s*${key} = (.*)$`, 'm').exec(stdout)?.[1]?.trim();
+export function parseLaunchctlPrint(stdout: string, exitCode: number): ServiceStatus | null {
+  // 113: "Could not find service … in domain": not loaded. Any other failure says nothing about the service.
+  if (exitCode !== 0) return exitCode === 113 || /Could not find service/.test(stdout) ? NOT_LOADED : null;
+  // The service's own keys are indented one tab; nested blocks (environment, endpoints) deeper.
+  const top = (key: string) => (new RegExp(`^\\t${key} = (.*)$`, 'm').exec(stdout) ?? new RegExp(`^\\s*${key} = (.*)$`, 'm').exec(stdout))?.[1]?.trim();
   const state = top('state');
   const pidText = top('pid');
   const exitText = top('last exit code') ?? top('last exit status');
@@ -89,8 +91,7 @@ export function parseSystemctlShow(stdout: string): ServiceStatus {
   const pid = p.MainPID && /^\d+$/.test(p.MainPID) && p.MainPID !== '0' ? Number(p.MainPID) : null;
   const status = p.ExecMainStatus && /^-?\d+$/.test(p.ExecMainStatus) ? Number(p.ExecMainStatus) : null;
   const running = p.ActiveState === 'active' && (p.SubState === 'running' || pid !== null);
-  const failed = p.ActiveState === 'failed' || (status !== null && status !== 0);
-  return withMeaning({ loaded: enabled || active || p.ActiveState === 'failed', running, pid, last_exit: failed || !active ? status : status === 0 ? 0 : status });
+  return withMeaning({ loaded: enabled || active || p.ActiveState === 'failed', running, pid, last_exit: status });
 }
 
 /** Why: one judgement for the WO step and the guardrail: what is wrong with a service that should be up (or null). */
