@@ -100,6 +100,8 @@ export async function runTransaction(rt: Runtime, job: Job, rec: WoRecord, ctl: 
     if (job.wo.services.length) {
       // After the files (a plist and the script it runs) and commands, before post_verify and tests.
       rec.services = [];
+      // The commands stage: a crash from here on is not re-run unless the WO is idempotent (a manager acted).
+      setStage(rt, rec, 'commands');
       commandsStarted = true;
       const svc = rec.services;
       await runServices({

@@ -143,3 +143,35 @@ describe('services: step (stand-in manager)', () => {
     expect(fake.calls()).toEqual([]);
   });
 });
+
+describe('services: step across a daemon crash (stand-in manager)', () => {
+  it('the daemon killed while launchctl bootstrap runs: the next start rolls back the files and boots the agent out', async () => {
+    const { root, fake } = setup();
+    fs.writeFileSync(path.join(fake.state, 'HANG-bootstrap'), '');
+    daemon = await startDaemon(root);
+    dropComplete(root, 'CLC', 'k.json', agentWo(root, 'WO-SVC-CRASH', { test: 'pass' }));
+    await waitFor(() => fake.calls().some((c) => c.startsWith('launchctl bootstrap')) && readRecord(root, 'WO-SVC-CRASH')?.services?.length === 1, { timeout: 60_000 });
+    await daemon.stop('SIGKILL');
+    daemon = undefined;
+    // The hung stand-in (a child of the killed daemon) is ours to end: found by its folder in its environment.
+    for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+      try {
+        if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\u0000600') && fs.readFileSync(`/proc/${p}/environ`, 'utf8').includes(fake.bin)) process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    fs.rmSync(path.join(fake.state, 'HANG-bootstrap'));
+    expect(fs.existsSync(path.join(fake.state, LABEL))).toBe(true); // loaded by the crashed attempt
+    daemon = await startDaemon(root);
+    const rec = await waitFor(() => {
+      const r = readRecord(root, 'WO-SVC-CRASH');
+      return r && r.status !== 'running' && r.services?.[0]?.compensation ? r : undefined;
+    }, { timeout: 60_000, what: 'recovered with its services undone' });
+    expect(rec.status).toBe('failed'); // a manager acted: not re-run (the WO is not idempotent)
+    expect(rec.services[0].compensation).toMatchObject({ action: 'unload', ok: true });
+    expect(fs.existsSync(path.join(fake.state, LABEL))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'tools', 'poller.sh'))).toBe(false);
+    expect(fake.calls().filter((c) => !c.startsWith('launchctl print')).map((c) => c.split(' ')[1])).toEqual(['bootstrap', 'bootout']);
+  });
+});
