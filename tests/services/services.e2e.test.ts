@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { dropComplete, readRecord, runCli, startDaemon, tempRoot, waitFor, type DaemonHandle } from '../helpers.js';
+import { dropComplete, readRecord, runCli, startDaemon, tempDir, tempRoot, waitFor, type DaemonHandle } from '../helpers.js';
 import { configFor, fakeManager, plist, type FakeManager } from './fake.js';
 
 let daemon: DaemonHandle | undefined;
@@ -173,5 +173,26 @@ describe('services: step across a daemon crash (stand-in manager)', () => {
     expect(fs.existsSync(path.join(fake.state, LABEL))).toBe(false);
     expect(fs.existsSync(path.join(root, 'tools', 'poller.sh'))).toBe(false);
     expect(fake.calls().filter((c) => !c.startsWith('launchctl print')).map((c) => c.split(' ')[1])).toEqual(['bootstrap', 'bootout']);
+  });
+});
+
+describe('services: step with the plist in an allowed root (the LaunchAgents folder case)', () => {
+  it('a plist written to an allowed root outside the root is loaded from there and booted out on failure', async () => {
+    const agents = tempDir('wo-launchagents-');
+    const { root, fake } = setup(`  allowed_roots: ["${agents}"]\n`);
+    // setup's config ends inside `policy:`; the extra line above adds allowed_roots there.
+    daemon = await startDaemon(root);
+    const pl = path.join(agents, `${LABEL}.plist`);
+    dropComplete(root, 'CLC', 'ar.json', JSON.stringify({
+      wo_id: 'WO-SVC-AR', title: 't', type: 'apply_patch',
+      files: [{ path: pl, content: plist(LABEL, path.join(root, 'tools/poller.sh')) }, { path: 'tools/poller.sh', content: '#!/bin/sh\n', mode: '0755' }],
+      services: [{ launchd: pl, action: 'load' }],
+      tests: [{ name: 't', command: 'echo no', expected: 'yes' }],
+    }));
+    const rec = await terminal(root, 'WO-SVC-AR');
+    expect(rec.status, JSON.stringify(rec.error)).toBe('failed');
+    expect(rec.error.code).toBe('TEST_FAILED');
+    expect(fs.existsSync(pl)).toBe(false);
+    expect(fake.calls().filter((c) => !c.startsWith('launchctl print'))).toEqual([`launchctl bootstrap gui/${process.getuid!()} ${pl}`, `launchctl bootout gui/${process.getuid!()}/${LABEL}`]);
   });
 });
