@@ -56,6 +56,9 @@ describe('services: step (stand-in manager)', () => {
     expect(rec.services[0]).toMatchObject({ name: LABEL, action: 'load', ok: true, status_after: { loaded: true, running: true } });
     expect(rec.services[0].compensation).toMatchObject({ action: 'unload', ok: true, status_after: { loaded: false } });
     expect(fs.existsSync(path.join(fake.state, LABEL))).toBe(false); // not loaded any more
+    const shown = runCli(['show', 'WO-SVC-1'], { root });
+    expect(shown.stdout).toMatch(/services:\n {2}ok {3}load launchd com\.acme\.poller: launchctl bootstrap .*→ loaded yes, running yes/);
+    expect(shown.stdout).toMatch(/undo unload: launchctl bootout gui\/\d+\/com\.acme\.poller → ok/);
   });
 
   it('exit 127 (the plist points at a script that is not there) fails the WO naming it, and the agent is booted out', async () => {
