@@ -3,7 +3,7 @@
 /** The error codes a WO record can carry (SPEC §4). */
 export const ERROR_CODES = [
   'PARSE_ERROR', 'INVALID', 'POLICY_REFUSED', 'CONFLICT', 'PATCH_FAILED', 'VALIDATE_FAILED',
-  'COMMAND_FAILED', 'TIMEOUT', 'TEST_FAILED', 'INTERRUPTED', 'CANCELLED', 'DISK_FULL', 'IO_ERROR',
+  'COMMAND_FAILED', 'TIMEOUT', 'TEST_FAILED', 'INTERRUPTED', 'CANCELLED', 'DISK_FULL', 'IO_ERROR', 'SERVICE_FAILED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

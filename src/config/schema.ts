@@ -65,6 +65,8 @@ export const configSchema = z.strictObject({
     }).prefault({}),
     allow_commands: z.array(z.string().min(1)).default(DEFAULT_ALLOW_COMMANDS),
     allowed_roots: z.array(z.string().min(1)).default([]),
+    // launchd labels / systemd units a WO's services: step may act on without approval in guarded mode.
+    allow_services: z.array(z.string().min(1)).default([]),
     // DANGEROUS: true lets WOs write the root's control files (wo.config.yaml, any .git/, this root's installed
     // service unit): one file-only WO can then turn policy off or run code at the next git command.
     allow_self_modify: z.boolean().default(false),
@@ -74,6 +76,8 @@ export const configSchema = z.strictObject({
     timeout_s: z.number().positive().max(86_400).default(60),
     kill_grace_s: z.number().min(0).max(600).default(5),
     output_tail_bytes: z.number().int().min(256).max(16 * 1024 * 1024).default(65_536),
+    // Bound on each launchctl/systemctl call (services: steps, the guardrail's service checks).
+    manager_timeout_s: z.number().positive().max(3600).default(30),
   }).prefault({}),
   limits: z.strictObject({
     wo_bytes: z.number().int().positive().default(16 * 1024 * 1024),
@@ -86,8 +90,8 @@ export const configSchema = z.strictObject({
     restore: z.boolean().default(false),
     files: z.array(guardFile).default([]),
     dirs: z.array(z.strictObject({ path: z.string().min(1) })).default([]),
-    // launchd labels or systemd unit names the guardrail supervises (issue 14; written by `wo migrate`).
-    services: z.array(z.string().min(1).max(256)).default([]),
+    // launchd labels / systemd user units checked on start and each sweep (loaded, running, last exit).
+    services: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9@._:\\-]{0,254}$/, 'a launchd label or systemd unit name (letters, digits, @ . _ : - \\)')).default([]),
   }).prefault({}),
   notify: z.strictObject({
     command: z.string().min(1).nullable().default(null),

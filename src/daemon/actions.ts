@@ -1,4 +1,5 @@
 /** Operator actions on a WO — approve, reject, retry, cancel, rollback — each with state and telemetry. */
+import { undoServices } from '../services/undo.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CheckFailed, UsageError } from '../errors.js';
@@ -231,6 +232,8 @@ export async function revert(rt: Runtime, rec: WoRecord, why: string, agent: 'cl
   crashPoint('revert:intent');
   const restored = await restoreSnapshot(rt.L.backups, manifest);
   crashPoint('revert:restore');
+  // Its services are undone too, in reverse order, now that their plists are back (failures recorded and alerted).
+  if (rec.services?.length) await undoServices({ config: rt.config(), telemetry: rt.telemetry, now: rt.now, log: (m) => rt.log.warn({}, m) }, rec);
   rec.rolled_back = true;
   rec.times.reverted = rt.now().toISOString();
   await transition(rt, rec, 'reverted', { name: 'revert', announce: () => emit(rt, rec, 'wo_rolled_back', { ok: true, paths: restored, operator: agent === 'cli', ...(agent === 'daemon' ? { recovered: true } : {}) }, agent) });

@@ -93,7 +93,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     const now = rt.now();
     const lanePolicy = Object.hasOwn(cfg.policy.lanes, lane) ? cfg.policy.lanes[lane] : undefined;
     const verdict = policyVerdict(job.wo, {
-      autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, allowSelfModify: cfg.allowSelfModify, dryRunEnv: cfg.dryRun,
+      autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, allowSelfModify: cfg.allowSelfModify, dryRunEnv: cfg.dryRun, allowServices: cfg.policy.allow_services,
       lane, lanes: cfg.policy.lanes, owners: cfg.policy.owners, breaker: brakes.breakerFor(lane, cfg.policy.breaker), rateFull: brakes.rateFull(lane, lanePolicy?.rate, now),
     });
     if (verdict.decision === 'hold') {

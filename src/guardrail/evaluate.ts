@@ -1,4 +1,5 @@
 /** One evaluation pass, shared by the daemon and `wo guardrail check`: load specs, observe, detect. */
+import { checkServices } from './services.js';
 import fsp from 'node:fs/promises';
 import type { Config } from '../config/load.js';
 import { detectDrift } from './drift.js';
@@ -45,7 +46,12 @@ export async function evaluate(config: Config, rootReal: string, scope: Iterable
 export async function checkOnce(config: Config, now = new Date()): Promise<Evaluation & { health: GuardrailHealth }> {
   const rootReal = await realRoot(config.root);
   const ev = await evaluate(config, rootReal, null, () => false, now);
-  const health: GuardrailHealth = { healthy: ev.drift.length === 0, checked_at: now.toISOString(), protected: ev.set.specs.length, drift: ev.drift };
+  const services = config.guardrail.services.length ? await checkServices(config) : undefined;
+  const health: GuardrailHealth = {
+    healthy: ev.drift.length === 0 && !(services ?? []).some((s) => !s.ok),
+    checked_at: now.toISOString(), protected: ev.set.specs.length, drift: ev.drift,
+    ...(services ? { services } : {}),
+  };
   await writeHealth(config.root, health);
   return { ...ev, health };
 }

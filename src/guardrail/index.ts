@@ -16,6 +16,8 @@ import { keepCurrent, restorable, restore } from './restore.js';
 import { guardPaths, protectPath, readProtected, writeHealth, writeProtected, type GuardrailHealth } from './store.js';
 import type { Drift } from './types.js';
 import { createWatchSet, type WatchSet } from './watch.js';
+import { checkServices, restartService, type ServiceHealth } from './services.js';
+import { alertServiceDrift, alertServiceRecovered, alertServiceRestart } from './service-alerts.js';
 
 export { detectDrift, driftFields, driftKey, describeDrift } from './drift.js';
 export { readHealth, protectPath, type GuardrailHealth } from './store.js';
@@ -67,6 +69,10 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
     },
   };
   const state = new Map<string, Drift>();
+  /** Supervised services: the last drift told (by name), the last health, the plist launchd last reported. */
+  const svcTold = new Map<string, string>();
+  let svcHealth: ServiceHealth[] | undefined;
+  const svcPlist = new Map<string, string>();
   const told = new Set<string>();
   let rootReal = config.root;
   let current: GuardrailHealth = { healthy: true, checked_at: '', protected: 0, drift: [] };
@@ -157,11 +163,14 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
     }
     const known = new Set(ev.set.specs.map((s) => s.path));
     for (const p of [...state.keys()]) if (!known.has(p)) state.delete(p);
+    if (scope === null) svcHealth = config.guardrail.services.length ? await superviseServices() : undefined;
+    const svcBad = (svcHealth ?? []).filter((h) => !h.ok).length;
     current = {
-      healthy: state.size === 0,
+      healthy: state.size === 0 && svcBad === 0,
       checked_at: t.toISOString(),
       protected: ev.set.specs.length,
       drift: [...state.values()].sort((a, b) => a.path.localeCompare(b.path)),
+      ...(svcHealth ? { services: svcHealth } : {}),
     };
     if (current.healthy && (opts.heartbeat || !wasHealthy)) {
       try {
@@ -173,6 +182,26 @@ export function createGuardrail(deps: GuardrailDeps): Guardrail {
     await writeHealth(config.root, current).catch((err: Error) => log(`guardrail: cannot write ${g.healthFile}: ${err.message}`));
     watches?.sync([...ev.set.specs.filter((s) => !s.invalid).map((s) => s.path), PROTECTED_JSON]);
     return current;
+  }
+
+  /** Check `guardrail.services` (full passes only): drift told once per change, restarted with `restore: true`. */
+  async function superviseServices(): Promise<ServiceHealth[]> {
+    const out: ServiceHealth[] = [];
+    for (let h of await checkServices(config)) {
+      if (h.status?.plist) svcPlist.set(h.service, h.status.plist);
+      const prev = svcTold.get(h.service);
+      if (!h.ok && prev !== h.why) alertServiceDrift(ctx, h);
+      if (!h.ok && config.guardrail.restore && h.status) {
+        const r = await restartService(config, h, svcPlist.get(h.service));
+        alertServiceRestart(ctx, h.service, r);
+        if (r.ok) h = { service: h.service, kind: h.kind, ok: true, status: r.status };
+      }
+      if (h.ok && prev !== undefined) alertServiceRecovered(ctx, h.service);
+      if (h.ok) svcTold.delete(h.service);
+      else svcTold.set(h.service, h.why!);
+      out.push(h);
+    }
+    return out;
   }
 
   /** A retired path that exists again is expected again. */

@@ -34,6 +34,8 @@ export interface GuardrailHealth {
   checked_at: string;
   protected: number;
   drift: Drift[];
+  /** `guardrail.services`, as the last full check saw them (absent when none are supervised). */
+  services?: import('./services.js').ServiceHealth[];
 }
 
 /** Read protected.json (absent or malformed ⇒ empty, the problem returned). */

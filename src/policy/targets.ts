@@ -24,6 +24,8 @@ export function woTargets(wo: WorkOrder, ctx: PathPolicy): { targets: NamedTarge
     ...wo.patches.map((p, i) => ({ where: `patches[${i}].path`, path: p.path })),
     ...wo.delete.map((p, i) => ({ where: `delete[${i}]`, path: p })),
     ...(wo.paths ?? []).map((p, i) => ({ where: `paths[${i}]`, path: p })),
+    // A plist is confined like any file target (and snapshotted: a re-bootstrap on rollback reads the restored one).
+    ...(wo.services ?? []).flatMap((s, i) => (s.kind === 'launchd' ? [{ where: `services[${i}].launchd`, path: s.plist }] : [])),
   ];
   const targets: NamedTarget[] = [];
   const refusals: Refusal[] = [];

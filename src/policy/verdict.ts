@@ -11,6 +11,8 @@ export interface VerdictContext {
   allowedRoots: readonly string[];
   /** `policy.allow_self_modify` (default false): wo.config.yaml and .git/ may be named by commands. */
   allowSelfModify?: boolean;
+  /** `policy.allow_services`: labels/units a services: step may act on without approval (guarded). */
+  allowServices?: readonly string[];
   /** WO_DRY_RUN=1 in the daemon's environment. */
   dryRunEnv: boolean;
   /** The lane the WO was dropped in (for `policy.lanes.<lane>`). */
@@ -93,6 +95,14 @@ export function commandVerdicts(wo: WorkOrder, ctx: Omit<VerdictContext, 'autono
   });
 }
 
+/** Why: a services: step is judged like a command: a label/unit not in policy.allow_services is held. */
+export function serviceReasons(wo: Pick<WorkOrder, 'services'>, allow: readonly string[]): string[] {
+  return (wo.services ?? []).flatMap((s, i) => {
+    const name = s.kind === 'launchd' ? s.label : s.unit;
+    return allow.includes(name) ? [] : [`services[${i}]: ${s.action} of ${s.kind} ${name}: not in policy.allow_services`];
+  });
+}
+
 /**
  * Why: one pure decision the daemon records; path refusals are not here (lexicalTarget refuses them at every level).
  * Each hold reason names the rule that decided it.
@@ -107,6 +117,7 @@ export function policyVerdict(wo: WorkOrder, ctx: VerdictContext): Verdict {
   if (level.autonomy === 'guarded') {
     const by = level.rule === 'policy.autonomy' ? '' : ` (${level.rule} is guarded)`;
     for (const v of commandVerdicts(wo, ctx)) for (const r of v.why) reasons.push(`${r}${by}`);
+    for (const r of serviceReasons(wo, ctx.allowServices ?? [])) reasons.push(`${r}${by}`);
   }
   if (reasons.length) return { decision: 'hold', hold_reasons: reasons };
   if (ctx.rateFull) return { decision: 'hold', hold_reasons: [ctx.rateFull] };

@@ -12,6 +12,10 @@ import { checkTarget } from '../policy/paths.js';
 import { emit, logRollback, save, setStage, type Job, type Runtime } from '../daemon/runtime.js';
 import { afterCommit, endAttempt, reject, transition } from '../daemon/journal.js';
 import type { AbortWhy, Outcome, RunControl } from './types.js';
+import { runServices } from '../services/step.js';
+import { managerOptions } from '../services/manager.js';
+import { undoServices } from '../services/undo.js';
+import { serviceSteps } from '../services/plan.js';
 
 /** fs-check the paths judged at admission (symlinks, hard links): a refusal happens before any side effect. */
 async function resolveTargets(job: Job): Promise<Map<string, Target>> {
@@ -93,6 +97,25 @@ export async function runTransaction(rt: Runtime, job: Job, rec: WoRecord, ctl: 
       rec.running_command = null;
       emit(rt, rec, 'wo_step', { stage: 'commands', commands: job.wo.commands.length });
     }
+    if (job.wo.services.length) {
+      // After the files (a plist and the script it runs) and commands, before post_verify and tests.
+      rec.services = [];
+      // The commands stage: a crash from here on is not re-run unless the WO is idempotent (a manager acted).
+      setStage(rt, rec, 'commands');
+      commandsStarted = true;
+      const svc = rec.services;
+      await runServices({
+        manager: managerOptions(cfg),
+        plistAbs: (g) => targetOf(g).abs,
+        signal: ctl.signal,
+        record: async (r) => {
+          if (!svc.includes(r)) svc.push(r);
+          await save(rt, rec);
+        },
+      }, job.wo.services);
+      if (ctl.signal.aborted) throw abortError(ctl.reason());
+      emit(rt, rec, 'wo_step', { stage: 'services', services: svc.map((r) => `${r.action} ${r.name}`) });
+    }
     if (job.wo.post_verify.length) {
       setStage(rt, rec, 'post_verify');
       await runCommands(pc, 'post_verify', job.wo.post_verify);
@@ -119,7 +142,7 @@ export async function runTransaction(rt: Runtime, job: Job, rec: WoRecord, ctl: 
     return { rec };
   } catch (err) {
     const e = toWoError(err);
-    return failJob(rt, job, rec, e, { manifest, applied, commandsStarted, ops });
+    return failJob(rt, job, rec, e, { manifest, applied, commandsStarted, ops, plistAbs: (g) => targets.get(g)?.abs ?? path.resolve(cfg.root, g) });
   } finally {
     await rt.hooks.unlocked?.([...targets.values()].map((t) => t.rel));
   }
@@ -138,7 +161,7 @@ function abortError(why: AbortWhy | undefined): WoError {
 }
 
 /** Roll back (when anything may have changed) and end the attempt: failed, cancelled, or queued again. */
-async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { manifest: Manifest | undefined; applied: boolean; commandsStarted: boolean; ops: FileOp[] }): Promise<Outcome> {
+async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { manifest: Manifest | undefined; applied: boolean; commandsStarted: boolean; ops: FileOp[]; plistAbs: (given: string) => string }): Promise<Outcome> {
   rec.running_command = null;
   rec.error = { code: e.code, message: e.message, ...(e.details.length ? { details: e.details } : {}) };
   if (st.ops.length) rec.plan = capDiffs(planSteps(st.ops)); // what it attempted, with the diffs
@@ -153,6 +176,16 @@ async function failJob(rt: Runtime, job: Job, rec: WoRecord, e: WoError, st: { m
       rec.rolled_back = false;
       rec.error.message += ` — and the rollback failed: ${(rbErr as Error).message}`;
       emit(rt, rec, 'wo_rolled_back', { ok: false, error: (rbErr as Error).message });
+    }
+  }
+  if (rec.services?.length) {
+    // Services are undone in reverse order after the files are back (a re-bootstrap reads the restored plist).
+    const failed = await undoServices({ config: rt.config(), telemetry: rt.telemetry, now: rt.now, log: (m) => rt.log.warn({}, m) }, rec, st.plistAbs);
+    if (failed.length) {
+      rec.error.message += ` — and undoing its services failed: ${failed.join('; ')}`;
+      emit(rt, rec, 'wo_rolled_back', { ok: false, services_failed: failed });
+    } else {
+      emit(rt, rec, 'wo_rolled_back', { ok: true, services: rec.services.map((r) => r.compensation?.cmd ?? '(nothing to undo)') });
     }
   }
   // A restart (shutdown) re-runs the WO unless a non-idempotent command had started.
@@ -194,9 +227,9 @@ export function commandSteps(wo: WorkOrder): PlanStep[] {
   });
 }
 
-/** Every step of a plan: file changes with their diffs, then each command as `unknown`. */
+/** Every step of a plan: file changes with their diffs, then each command as `unknown`, then each service action. */
 function stepsOf(job: Job, ops: FileOp[]): PlanStep[] {
-  return [...planSteps(ops), ...commandSteps(job.wo)];
+  return [...planSteps(ops), ...commandSteps(job.wo), ...serviceSteps(job.wo.services)];
 }
 
 /** The plan of a transaction WO, computed without changing anything. */

@@ -34,6 +34,27 @@ export interface CommandRecord {
   name?: string;
 }
 
+/** What a services: step action did (SPEC §4): the manager call, its outcome, the status before and after. */
+export interface ServiceRecord {
+  index: number;
+  kind: 'launchd' | 'systemd';
+  /** The launchd label or systemd unit. */
+  name: string;
+  plist?: string;
+  action: 'load' | 'unload' | 'restart';
+  cmd: string;
+  exit_code: number | null;
+  timed_out: boolean;
+  output_tail: string;
+  status_before: import('../services/status.js').ServiceStatus | null;
+  status_after: import('../services/status.js').ServiceStatus | null;
+  ok: boolean;
+  /** Why it failed (the call, or the health check after it: "exited 127 (command not found: …)"). */
+  problem?: string;
+  /** Its undo on rollback (reverse order, after the files are restored). */
+  compensation?: { action: 'load' | 'unload' | 'restart'; cmd: string; exit_code: number | null; output_tail: string; status_after: import('../services/status.js').ServiceStatus | null; ok: boolean; problem?: string };
+}
+
 export interface TestResult {
   name: string;
   expected: string;
@@ -98,6 +119,8 @@ export interface WoRecord {
   times: Record<string, string>;
   files: FileEffect[];
   commands: CommandRecord[];
+  /** The services: step's actions, in order (absent when the WO has none). */
+  services?: ServiceRecord[];
   tests: TestResult[];
   error?: { code: ErrorCode; message: string; details?: { path: string; message: string }[] };
   warnings: string[];

@@ -4,6 +4,7 @@ import { woSchema, KNOWN_KEYS, type RawWo, type Command, type WoLimits } from '.
 import { didYouMean, formatIssues } from '../util/suggest.js';
 import { sha256 } from '../util/fsx.js';
 import type { WoType } from '../state/record.js';
+import type { ServiceSpec } from '../services/status.js';
 
 export interface FileSpec {
   path: string;
@@ -39,6 +40,8 @@ export interface WorkOrder {
   paths: string[] | undefined;
   post_verify: CommandSpec[];
   tests: TestSpec[];
+  /** Services to load/unload/restart after the files and commands, undone on rollback. */
+  services: ServiceSpec[];
   timeout_s: number | undefined;
   retry: number | undefined;
   /** Unknown top-level fields, kept. */
@@ -178,6 +181,9 @@ export function validateWo(value: unknown, opts: ParseOptions): { ok: true; wo: 
     paths: raw.paths,
     post_verify: raw.post_verify.map(toCommand),
     tests: raw.tests.map((t) => ({ name: t.name, command: toCommand(t.command), expected: t.expected })),
+    services: raw.services.map((sv): ServiceSpec => ('launchd' in sv
+      ? { kind: 'launchd', plist: sv.launchd, label: sv.launchd.slice(sv.launchd.lastIndexOf('/') + 1, -'.plist'.length), action: sv.action }
+      : { kind: 'systemd', unit: sv.systemd, action: sv.action })),
     timeout_s: raw.timeout_s,
     retry: raw.retry,
     extra,

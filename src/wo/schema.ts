@@ -43,6 +43,15 @@ const command = z.union(
   { error: 'a command is a string (run through /bin/sh -c) or { argv: [program, args…] }' },
 );
 
+const serviceAction = z.enum(['load', 'unload', 'restart'], { error: 'must be one of load, unload, restart' });
+/** A launchd plist: its file name is the agent's label (`com.x.agent.plist` → `com.x.agent`). */
+const plistField = pathField.refine((p) => /(^|\/)[A-Za-z0-9][A-Za-z0-9._-]{0,254}\.plist$/.test(p), 'must be a plist path whose file name is the label: <label>.plist (letters, digits, . _ -)');
+const unitField = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9@._:\\-]{0,250}\.(service|timer|socket|path|target)$/, 'must be a systemd unit name such as x.service (no path, no spaces)');
+const serviceEntry = z.union(
+  [z.strictObject({ launchd: plistField, action: serviceAction }), z.strictObject({ systemd: unitField, action: serviceAction })],
+  { error: 'a service is {launchd: <plist path>, action: load|unload|restart} or {systemd: <unit>, action: …}' },
+);
+
 /** Build the WO schema for the configured limits. */
 export function woSchema(limits: WoLimits) {
   const b64max = Math.ceil((limits.file_bytes * 4) / 3) + 4;
@@ -89,6 +98,7 @@ export function woSchema(limits: WoLimits) {
       )
       .max(1000)
       .default([]),
+    services: z.array(serviceEntry).max(100).default([]),
     timeout_s: z.number().positive().max(86_400).optional(),
     retry: z.number().int().min(0).max(100).optional(),
   });
@@ -101,5 +111,5 @@ export type Command = RawWo['commands'][number];
 /** The top-level keys the schema knows (for unknown-field warnings and did-you-mean). */
 export const KNOWN_KEYS = [
   'wo_id', 'title', 'type', 'priority', 'owner', 'created_at', 'description', 'lane', 'dry_run', 'files', 'patches',
-  'delete', 'commands', 'idempotent', 'paths', 'post_verify', 'tests', 'timeout_s', 'retry',
+  'delete', 'commands', 'idempotent', 'paths', 'post_verify', 'tests', 'services', 'timeout_s', 'retry',
 ] as const;

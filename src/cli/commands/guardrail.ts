@@ -32,13 +32,22 @@ async function runCheck(opts: CheckOpts): Promise<void> {
       const what = d ? describeDrift(d) : `${s.path}`;
       process.stdout.write(`${tag} ${what} ${paint(`(${s.kind}, ${s.source})`, 'gray')}\n`);
     }
+    for (const sv of health.services ?? []) {
+      const tag = sv.ok ? paint('ok   ', 'green') : paint('DRIFT', 'red');
+      const st = sv.status;
+      const facts = st ? `loaded ${st.loaded ? 'yes' : 'no'}, running ${st.running ? `yes${st.pid ? ` (pid ${st.pid})` : ''}` : 'no'}, last exit ${st.last_exit ?? '-'}${st.exit_meaning ? ` (${st.exit_meaning})` : ''}` : '';
+      process.stdout.write(`${tag} service ${sv.service}${sv.why ? `: ${sv.why}` : ''} ${paint(`(${sv.kind}${facts ? `; ${facts}` : ''})`, 'gray')}\n`);
+    }
     process.stdout.write(
       health.healthy
         ? `${paint('healthy', 'green')}: ${health.protected} protected path(s) as expected\n`
-        : `${paint('drift', 'red')}: ${health.drift.length} of ${health.protected} protected path(s) out of their expected state\n`,
+        : `${paint('drift', 'red')}: ${health.drift.length} of ${health.protected} protected path(s) out of their expected state${health.services?.length ? `; ${health.services.filter((sv) => !sv.ok).length} of ${health.services.length} service(s) unhealthy` : ''}\n`,
     );
   }
-  if (!health.healthy) throw new CheckFailed(`guardrail: drift in ${health.drift.length} protected path(s)`);
+  const badServices = (health.services ?? []).filter((sv) => !sv.ok);
+  if (!health.healthy) {
+    throw new CheckFailed(`guardrail: drift in ${health.drift.length} protected path(s)${badServices.length ? ` and ${badServices.length} service(s): ${badServices.map((sv) => `${sv.service} ${sv.why}`).join(', ')}` : ''}`);
+  }
 }
 
 /** Validate a path, vault its content and add it to g/guardrail/protected.json. */

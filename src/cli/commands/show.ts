@@ -90,6 +90,16 @@ export function renderRecord(r: WoRecord): string {
       }
     }
   }
+  if (r.services?.length) {
+    out.push('', 'services:');
+    for (const sv of r.services) {
+      const st = sv.status_after;
+      const after = st ? `loaded ${st.loaded ? 'yes' : 'no'}, running ${st.running ? 'yes' : 'no'}, last exit ${st.last_exit ?? '-'}` : 'status unknown';
+      out.push(`  ${sv.ok ? paint('ok  ', 'green') : paint('FAIL', 'red')} ${sv.action} ${sv.kind} ${sv.name}: ${sv.cmd || '(not run)'}  → ${after}${sv.problem ? ` — ${sv.problem}` : ''}`);
+      const u = sv.compensation;
+      if (u) out.push(`       undo ${u.action}: ${u.cmd} → ${u.ok ? paint('ok', 'green') : paint(`FAILED: ${u.problem ?? ''}`, 'red')}`);
+    }
+  }
   if (r.tests.length) {
     out.push('', 'tests:');
     for (const t of r.tests) out.push(`  ${t.passed ? paint('pass', 'green') : paint('FAIL', 'red')} ${t.name}${t.passed ? '' : `: expected ${JSON.stringify(t.expected)}, got ${JSON.stringify(t.actual)}`}`);
