@@ -5,6 +5,8 @@
  *   --quick   small N (500 WOs, 10 s idle) so a smoke run fits in CI
  *   --json    print only the JSON
  *   --n N     burst size (default 10000, quick 500)
+ * The burst runs twice: tuned (concurrency 8) and with the default config (concurrency 2, io_concurrency 16)
+ * on a 2,000-WO burst (quick and full alike), each beside the peer.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,6 +40,9 @@ const SIZES = {
 };
 const CONCURRENCY = 8;
 const CONFIG = `http:\n  enabled: false\nconcurrency: ${CONCURRENCY}\n`;
+/** The defaults (only HTTP off, as everywhere in the bench): what users run. */
+const DEFAULT_CONFIG = 'http:\n  enabled: false\n';
+const DEFAULT_N = 2000;
 
 const say = (s: string) => { if (!JSON_ONLY) process.stderr.write(s + '\n'); };
 const round = (x: number, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
@@ -76,8 +81,8 @@ interface Burst {
 }
 
 /** A burst of n complete drops while the daemon runs; measured until every record is succeeded. */
-async function burst(n: number, opts: { postVerify?: boolean; prefix: string; keep?: boolean }): Promise<Burst & { daemon?: Awaited<ReturnType<typeof startDaemon>> }> {
-  const root = benchRoot(CONFIG);
+async function burst(n: number, opts: { postVerify?: boolean; prefix: string; keep?: boolean; config?: string }): Promise<Burst & { daemon?: Awaited<ReturnType<typeof startDaemon>> }> {
+  const root = benchRoot(opts.config ?? CONFIG);
   const d = await startDaemon(root);
   const tail = new TelemetryTail(root);
   const inbox = path.join(root, 'bridge/inbox/CLC');
@@ -314,17 +319,21 @@ async function main(): Promise<void> {
   say('- drop→start latency'); const lat = await latency(SIZES.latency);
   say(`- burst of ${N}`); const b1 = await burst(N, { prefix: 'B' });
   say(`- burst of ${N} with a post_verify command each`); const b2 = await burst(N, { prefix: 'C', postVerify: true });
+  say(`- burst of ${DEFAULT_N} with the default config`); const b0 = await burst(DEFAULT_N, { prefix: 'D', config: DEFAULT_CONFIG });
   say(`- peer (${SIZES.peer} WOs)`); const pr = await peer(SIZES.peer);
   say(`- start→ready and idle (${SIZES.archived} archived, ${SIZES.idleS} s)`); const idl = await idle(SIZES.archived, SIZES.idleS, SIZES.restarts, SIZES.settleS);
   say('- guardrail detection'); const gr = await guardrail(SIZES.guardTrials);
   say(`- check-history on ${SIZES.commits} commits`); const hi = await history(SIZES.commits);
 
   const vsPeer = b1.wo_per_s / pr.wo_per_s;
+  const defVsPeer = b0.wo_per_s / pr.wo_per_s;
   const rows: Row[] = [
     { metric: 'drop→start p50 (ms)', ours: lat.p50, goal: '≤ 5', ref: lim.watch_p50_ms, ratio: `${round(lat.p50 / lim.watch_p50_ms, 1)}× watch`, pass: lat.p50 <= 5 },
     { metric: 'drop→start p99 (ms)', ours: lat.p99, goal: '≤ 30', ref: lim.watch_p99_ms, ratio: `${round(lat.p99 / lim.watch_p99_ms, 1)}× watch`, pass: lat.p99 <= 30 },
     { metric: `burst ${N} (WO/s)`, ours: b1.wo_per_s, goal: '≥ 300', ref: pr.wo_per_s, ratio: `${round(vsPeer, 1)}× peer`, pass: b1.wo_per_s >= 300 },
     { metric: `burst lost / not ok / torn`, ours: `${b1.lost}/${b1.not_succeeded}/${b1.wrong_bytes}`, goal: '0/0/0', ref: pr.lost, ratio: '', pass: b1.lost + b1.not_succeeded + b1.wrong_bytes === 0 },
+    { metric: `burst ${DEFAULT_N}, defaults (WO/s)`, ours: b0.wo_per_s, goal: '≥ 300', ref: pr.wo_per_s, ratio: `${round(defVsPeer, 1)}× peer`, pass: b0.wo_per_s >= 300 && b0.lost + b0.not_succeeded + b0.wrong_bytes === 0 },
+    { metric: 'defaults ÷ peer', ours: round(defVsPeer, 1), goal: '≥ 30×', ref: pr.wo_per_s, ratio: '', pass: defVsPeer >= 30 },
     { metric: `burst + command (WO/s)`, ours: b2.wo_per_s, goal: '≥ 150', ref: '', ratio: '', pass: b2.wo_per_s >= 150 && b2.lost + b2.not_succeeded + b2.wrong_bytes === 0 },
     { metric: 'ours ÷ peer', ours: round(vsPeer, 1), goal: '≥ 30×', ref: pr.wo_per_s, ratio: '', pass: vsPeer >= 30 },
     { metric: 'share of raw durable writes', ours: `${round((100 * b1.wo_per_s) / lim.durable_writes_per_s, 1)} %`, goal: '', ref: `${lim.durable_writes_per_s}/s`, ratio: '', pass: null },
@@ -345,9 +354,10 @@ async function main(): Promise<void> {
     latency: lat,
     burst: strip(b1),
     burst_command: strip(b2),
+    burst_default: { ...strip(b0), config: { concurrency: 2, io_concurrency: 16, http: false } },
     peer: pr,
     raw: lim,
-    ratios: { ours_vs_peer: round(vsPeer, 2), command_vs_peer: round(b2.wo_per_s / pr.wo_per_s, 2), share_of_raw_durable_writes: round(b1.wo_per_s / lim.durable_writes_per_s, 4), latency_p50_vs_watch: round(lat.p50 / lim.watch_p50_ms, 2) },
+    ratios: { ours_vs_peer: round(vsPeer, 2), default_vs_peer: round(defVsPeer, 2), command_vs_peer: round(b2.wo_per_s / pr.wo_per_s, 2), share_of_raw_durable_writes: round(b1.wo_per_s / lim.durable_writes_per_s, 4), latency_p50_vs_watch: round(lat.p50 / lim.watch_p50_ms, 2) },
     idle: idl,
     guardrail: gr,
     history: hi,

@@ -46,6 +46,8 @@ export const configSchema = z.strictObject({
     rules: z.array(routeRule).default([]),
   }).prefault({}),
   concurrency: z.number().int().min(1).max(64).default(2),
+  // WOs that run no command (pure file I/O) run in their own pool of this size; 0: they share `concurrency`.
+  io_concurrency: z.number().int().min(0).max(256).default(16),
   attempts: z.number().int().min(1).max(100).default(3),
   intake: z.strictObject({
     settle_ms: z.number().int().min(0).max(600_000).default(200),

@@ -1,5 +1,10 @@
-/** Order and concurrency: priority then arrival, N at once, never two WOs on the same path (or id) at once. */
+/**
+ * Order and concurrency: priority then arrival, never two WOs on the same path (or id) at once. Two pools:
+ * WOs that run commands (exec, validate, commands, post_verify, tests, services) share `concurrency` slots;
+ * WOs that only do file I/O share `io_concurrency` slots (0: they share the command slots instead).
+ */
 import { PROCESSORS } from '../processors/index.js';
+import { commandsOf } from '../policy/verdict.js';
 import type { Job, Runtime } from './runtime.js';
 import type { AbortWhy, Outcome, RunControl } from './lifecycle.js';
 
@@ -9,15 +14,37 @@ interface Running {
   why: AbortWhy | undefined;
   keys: string[];
   exclusive: boolean;
+  pool: Pool;
   done: Promise<void>;
+}
+
+type Pool = 'cmd' | 'io';
+
+/** A queued job with what the scheduler needs, computed once at enqueue (a 10k-deep queue is scanned often). */
+interface Queued {
+  job: Job;
+  keys: string[];
+  exclusive: boolean;
+  io: boolean;
+}
+
+/** Why: a WO that runs no command is pure file I/O (fsync-bound, not CPU- or child-bound): it may use the I/O pool. */
+export function fileOnly(job: Pick<Job, 'type' | 'wo'>): boolean {
+  if (job.type === 'exec') return false;
+  // A services step (when the WO format has one) starts and stops units: it counts as a command.
+  const services = (job.wo as { services?: unknown }).services;
+  if (Array.isArray(services) ? services.length > 0 : services !== undefined && services !== null) return false;
+  return commandsOf(job.wo).length === 0;
 }
 
 const PRIO: Record<string, number> = { P0: 0, P1: 1, P2: 2, P3: 3 };
 
 export class Scheduler {
-  private queue: Job[] = [];
+  private queue: Queued[] = [];
   private unsorted = false;
   private running = new Map<string, Running>();
+  private inPool: Record<Pool, number> = { cmd: 0, io: 0 };
+  private queuedIo = 0;
   private locked = new Set<string>();
   private exclusive = false;
   private stopping = false;
@@ -42,7 +69,9 @@ export class Scheduler {
 
   enqueue(job: Job): void {
     if (this.stopping) return;
-    this.queue.push(job);
+    const io = fileOnly(job);
+    this.queue.push({ job, keys: this.keysOf(job), exclusive: this.isExclusive(job), io });
+    if (io) this.queuedIo += 1;
     this.unsorted = true;
     this.pump();
   }
@@ -73,38 +102,52 @@ export class Scheduler {
 
   /** Ids queued or running. */
   has(id: string): boolean {
-    return this.running.has(id) || this.queue.some((j) => j.id === id);
+    return this.running.has(id) || this.queue.some((q) => q.job.id === id);
   }
 
   /** Every job queued or running, with its lane (`wo cancel --all`). */
   jobs(): { id: string; lane: string; running: boolean }[] {
-    return [...[...this.running.values()].map((r) => ({ id: r.job.id, lane: r.job.lane, running: true })), ...this.queue.map((j) => ({ id: j.id, lane: j.lane, running: false }))];
+    return [...[...this.running.values()].map((r) => ({ id: r.job.id, lane: r.job.lane, running: true })), ...this.queue.map(({ job: j }) => ({ id: j.id, lane: j.lane, running: false }))];
   }
 
   /** Start whatever may start now. */
   pump(): void {
-    if (this.stopping) return;
-    const limit = this.rt.config().concurrency;
-    if (this.running.size >= limit || this.exclusive) return;
+    if (this.stopping || this.exclusive) return;
+    const cfg = this.rt.config();
+    const ioLimit = cfg.io_concurrency;
+    const poolOf = (q: Queued): Pool => (q.io && ioLimit > 0 ? 'io' : 'cmd');
+    const room = (p: Pool) => this.inPool[p] < (p === 'io' ? ioLimit : cfg.concurrency);
+    // Stop scanning once no pool with room has a job of its kind waiting (a deep queue of one kind is not rescanned).
+    const waiting = (p: Pool) => (p === 'io' ? this.queuedIo : ioLimit > 0 ? this.queue.length - this.queuedIo : this.queue.length);
+    const open = () => (room('cmd') && waiting('cmd') > 0) || (ioLimit > 0 && room('io') && waiting('io') > 0);
+    if (!open()) return;
     // Sorted only after an enqueue: re-sorting a 10k-deep queue on every finish cost ~5 % of a burst.
-    if (this.unsorted) this.queue.sort((a, b) => (PRIO[a.wo.priority] ?? 2) - (PRIO[b.wo.priority] ?? 2) || a.seq - b.seq);
+    if (this.unsorted) this.queue.sort((a, b) => (PRIO[a.job.wo.priority] ?? 2) - (PRIO[b.job.wo.priority] ?? 2) || a.job.seq - b.job.seq);
     this.unsorted = false;
-    for (let i = 0; i < this.queue.length && this.running.size < limit && !this.exclusive; i++) {
-      const job = this.queue[i]!;
-      const excl = this.isExclusive(job);
-      if (excl && this.running.size > 0) continue;
-      const keys = this.keysOf(job);
-      if (keys.some((k) => this.locked.has(k))) continue;
-      this.queue.splice(i--, 1);
-      this.start(job, keys, excl);
+    for (let i = 0; i < this.queue.length && !this.exclusive && open(); i++) {
+      const q = this.queue[i]!;
+      const pool = poolOf(q);
+      if (!room(pool)) continue;
+      if (q.exclusive && this.running.size > 0) continue;
+      if (q.keys.some((k) => this.locked.has(k))) continue;
+      this.remove(i--);
+      this.start(q.job, q.keys, q.exclusive, pool);
     }
   }
 
-  private start(job: Job, keys: string[], excl: boolean): void {
+  /** Take the queue's i-th entry out (keeping the count of file-only jobs waiting). */
+  private remove(i: number): Queued {
+    const q = this.queue.splice(i, 1)[0]!;
+    if (q.io) this.queuedIo -= 1;
+    return q;
+  }
+
+  private start(job: Job, keys: string[], excl: boolean, pool: Pool): void {
     for (const k of keys) this.locked.add(k);
+    this.inPool[pool] += 1;
     if (excl) this.exclusive = true;
     const ac = new AbortController();
-    const entry: Running = { job, ac, why: undefined, keys, exclusive: excl, done: Promise.resolve() };
+    const entry: Running = { job, ac, why: undefined, keys, exclusive: excl, pool, done: Promise.resolve() };
     const timeoutS = job.wo.timeout_s;
     const timer = timeoutS ? setTimeout(() => this.abort(job.id, 'timeout'), timeoutS * 1000) : undefined;
     timer?.unref();
@@ -122,6 +165,7 @@ export class Scheduler {
       .finally(() => {
         if (timer) clearTimeout(timer);
         this.running.delete(job.id);
+        this.inPool[pool] -= 1;
         for (const k of keys) this.locked.delete(k);
         if (excl) this.exclusive = false;
         if (this.running.size === 0) this.idleWaiters.splice(0).forEach((w) => w());
@@ -146,13 +190,13 @@ export class Scheduler {
 
   /** The queued (not yet running) job with this id. */
   queued(id: string): Job | undefined {
-    return this.queue.find((j) => j.id === id);
+    return this.queue.find((q) => q.job.id === id)?.job;
   }
 
   /** Remove a queued (not running) job; returns it. */
   dequeue(id: string): Job | undefined {
-    const i = this.queue.findIndex((j) => j.id === id);
-    return i >= 0 ? this.queue.splice(i, 1)[0] : undefined;
+    const i = this.queue.findIndex((q) => q.job.id === id);
+    return i >= 0 ? this.remove(i).job : undefined;
   }
 
   /** Run `fn` once none of `absPaths` is locked, holding them meanwhile (wo rollback). */
@@ -173,6 +217,7 @@ export class Scheduler {
     this.stopping = true;
     for (const t of this.retryTimers) clearTimeout(t);
     this.queue = [];
+    this.queuedIo = 0;
     if (this.running.size === 0) return;
     const idle = new Promise<void>((r) => this.idleWaiters.push(r));
     const timer = setTimeout(() => {

@@ -15,6 +15,7 @@ import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { WoError } from '../errors.js';
+import { groupSync } from './fsx.js';
 
 const C = fs.constants;
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
@@ -283,7 +284,8 @@ export class Dir {
 
   /** fsync this folder (makes creates, renames and removals in it durable). */
   async sync(): Promise<void> {
-    await this.fh.sync();
+    // Group commit with concurrent writers in the same folder (same dev/ino): one fsync that started after this call.
+    await groupSync(`ino:${this.dev}:${this.ino}`, () => this.fh.sync());
   }
 
   /** Close this handle (and, for the leaf of `openParent`, its whole chain). Safe to call twice. */

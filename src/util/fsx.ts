@@ -4,14 +4,50 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 
-/** fsync a directory so that a rename or create inside it survives a crash. */
-export async function fsyncDir(dir: string): Promise<void> {
+async function fsyncDirNow(dir: string): Promise<void> {
   const fh = await fsp.open(dir, 'r');
   try {
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+interface SyncSlot {
+  running: Promise<void>;
+  next?: Promise<void>;
+}
+/** Group commit: per folder, the fsync running now and the one queued behind it that later callers share. */
+const syncs = new Map<string, SyncSlot>();
+
+function startSync(key: string, fn: () => Promise<void>): Promise<void> {
+  const slot: SyncSlot = { running: fn() };
+  syncs.set(key, slot);
+  const done = () => {
+    if (syncs.get(key) === slot && !slot.next) syncs.delete(key);
+  };
+  slot.running.then(done, done);
+  return slot.running;
+}
+
+/**
+ * Why: group commit for folder fsyncs. Resolves only after an fsync of the folder `key` names that STARTED
+ * after this call (so it covers the caller's rename or create); callers arriving while one runs share the one
+ * queued behind it, so N concurrent WOs' renames in a folder cost two fsyncs, not N. `fn` must fsync that
+ * folder; its handle stays open meanwhile because the caller whose `fn` is used awaits the result.
+ */
+export function groupSync(key: string, fn: () => Promise<void>): Promise<void> {
+  const cur = syncs.get(key);
+  if (!cur) return startSync(key, fn);
+  if (cur.next) return cur.next;
+  const next = cur.running.then(() => {}, () => {}).then(() => startSync(key, fn));
+  cur.next = next;
+  return next;
+}
+
+/** Why: make a rename or create inside `dir` survive a crash (group-committed with concurrent callers). */
+export function fsyncDir(dir: string): Promise<void> {
+  return groupSync(`path:${path.resolve(dir)}`, () => fsyncDirNow(dir));
 }
 
 /** Create a folder (and parents) with mode 0700 unless it exists. */

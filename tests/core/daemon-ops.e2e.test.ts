@@ -52,7 +52,7 @@ describe('daemon operations', () => {
   });
 
   it('priority then arrival: a P0 queued behind P3s runs first', async () => {
-    const root = tempRoot('http:\n  enabled: false\nconcurrency: 1\npolicy:\n  autonomy: auto\n');
+    const root = tempRoot('http:\n  enabled: false\nconcurrency: 1\nio_concurrency: 0\npolicy:\n  autonomy: auto\n');
     daemon = await startDaemon(root);
     dropComplete(root, 'CLC', 'block.yaml', 'wo_id: WO-BLOCK\ntitle: t\ntype: exec\npaths: [b]\ncommands: ["sleep 1"]\n');
     await waitFor(() => readRecord(root, 'WO-BLOCK')?.status === 'running');

@@ -117,7 +117,7 @@ describe('operator actions record who, how and why', () => {
 
 describe('wo cancel --all', () => {
   it('cancels every running and queued WO of the lane (a running one is killed and recorded), leaves other lanes', async () => {
-    const root = tempRoot('http:\n  enabled: false\nconcurrency: 1\nlanes: [CLC, OTHER]\npolicy:\n  autonomy: auto\n');
+    const root = tempRoot('http:\n  enabled: false\nconcurrency: 1\nio_concurrency: 0\nlanes: [CLC, OTHER]\npolicy:\n  autonomy: auto\n');
     daemon = await startDaemon(root);
     dropComplete(root, 'CLC', 'long.yaml', 'wo_id: WO-LONG\ntitle: t\ntype: exec\npaths: [b]\ncommands: ["sleep 60"]\n');
     await waitFor(() => readRecord(root, 'WO-LONG')?.running_command, { timeout: 30_000, what: 'running' });

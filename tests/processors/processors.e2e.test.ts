@@ -241,7 +241,7 @@ describe('processors and policy through the real daemon', () => {
   });
 
   it('wo cancel and wo reject also work on a WO still waiting in the queue', async () => {
-    const root = tempRoot('http:\n  enabled: false\nconcurrency: 1\npolicy:\n  autonomy: auto\n');
+    const root = tempRoot('http:\n  enabled: false\nconcurrency: 1\nio_concurrency: 0\npolicy:\n  autonomy: auto\n');
     daemon = await startDaemon(root);
     dropComplete(root, 'CLC', 'block.yaml', 'wo_id: WO-BLOCKER\ntitle: t\ntype: exec\npaths: [b]\ncommands: ["sleep 3"]\n');
     await waitFor(() => readRecord(root, 'WO-BLOCKER')?.status === 'running');
