@@ -62,10 +62,12 @@ export function lexicalTarget(p: string, ctx: PathPolicy): Target {
   if (Buffer.byteLength(p) > MAX_PATH_BYTES) refuse(`${p.slice(0, 60)}…`, `is longer than ${MAX_PATH_BYTES} bytes`);
   if (p.includes('\\')) refuse(p, 'holds a backslash, which is ambiguous (a separator on Windows, a character here)');
   if (p.startsWith('~')) refuse(p, "starts with '~', which is not expanded: write the absolute path");
-  const parts = p.split('/').filter((c) => c !== '' && c !== '.');
-  if (parts.includes('..')) refuse(p, "holds a '..' component, which could escape the root");
   const root = path.resolve(ctx.root);
-  const abs = p.startsWith('/') ? `/${parts.join('/')}` : path.join(root, ...parts);
+  // `..` is resolved in the text (relative to the root), never by the disk: the result must still be inside the root
+  // or an allowed root, and every operation then walks that normalised path one component at a time (no link
+  // followed), so `a/..` cannot go where a link named `a` points. Seed 003's own WOs write
+  // `../Library/LaunchAgents/x.plist` beside a root in ~/02luka (with that folder an allowed root).
+  const abs = path.resolve(root, p);
   if (abs === root) refuse(p, 'is the root itself');
   const allowed = ctx.allowedRoots.map((r) => path.resolve(r));
   if (allowed.includes(abs)) refuse(p, 'is an allowed root itself, not a path inside it');

@@ -70,7 +70,7 @@ describe('seed 003 WOs through the real daemon', () => {
     expect(fs.statSync(path.join(root, 'g/tools/check_component_history.zsh')).mode & 0o777).toBe(0o755);
   }, 180_000);
 
-  it('the rebuild WO: refused only for its `../Library` path; with that path absolute and a stand-in launchctl it runs', async () => {
+  it('the rebuild WO runs unmodified (its `../Library` path in an allowed root, a stand-in launchctl), after approval', async () => {
     const { home, root, bin } = seedHome((h, b) => [
       'http:\n  enabled: false',
       `exec:\n  path: ${JSON.stringify(`${b}:/usr/local/bin:/usr/bin:/bin`)}\n  timeout_s: 120`,
@@ -81,38 +81,38 @@ describe('seed 003 WOs through the real daemon', () => {
     daemon = await startDaemon(root, { env: { HOME: home } });
     const text = fixture('WO-20251113-WO-PIPELINE-REBUILD.yaml');
 
-    // 1. Verbatim: refused before anything runs, for the `..` component (no config lifts that), not for internals.
-    dropComplete(root, 'CLC', 'WO-20251113-WO-PIPELINE-REBUILD.yaml', text);
-    const first = await settled(root, 'WO-20251113-WO-PIPELINE-REBUILD');
-    expect(first.status).toBe('rejected');
-    expect(first.error.code).toBe('POLICY_REFUSED');
-    expect(first.error.message).toContain("../Library/LaunchAgents/com.02luka.apply_patch_processor.plist");
-    expect(first.error.message).toContain("'..' component");
-    expect(first.error.message).not.toContain("daemon's internals");
-    expect(fs.existsSync(path.join(root, 'agents'))).toBe(false);
-
-    // 2. The seed's canary test looks for WO-CANARY-TEST.json (the seed's canary is WO-CANARY-20251113-TEST): a
-    //    canary under that id first, then the rebuild with its one path written absolute (the only edit).
+    // The seed's canary test looks for WO-CANARY-TEST.json (the seed's canary is WO-CANARY-20251113-TEST): a canary
+    // under that id first, then the rebuild verbatim.
     dropComplete(root, 'CLC', 'WO-CANARY-TEST.yaml', fixture('WO-CANARY-20251113-TEST.yaml').replace('wo_id: WO-CANARY-20251113-TEST', 'wo_id: WO-CANARY-TEST'));
     expect((await settled(root, 'WO-CANARY-TEST')).status).toBe('succeeded');
-    const absolute = text.replace('path: ../Library/LaunchAgents/', `path: ${path.join(home, 'Library/LaunchAgents')}/`);
-    expect(absolute.split('\n').filter((l, i) => l !== text.split('\n')[i])).toHaveLength(1);
-    dropComplete(root, 'CLC', 'WO-20251113-WO-PIPELINE-REBUILD-2.yaml', absolute.replace('wo_id: WO-20251113-WO-PIPELINE-REBUILD', 'wo_id: WO-20251113-WO-PIPELINE-REBUILD-2'));
+
+    // `../Library/LaunchAgents/x.plist` resolves (in the text, relative to the root) into the allowed root; guarded
+    // mode holds it only because its commands read ~/02luka/g/followup/state (wo's own records).
+    dropComplete(root, 'CLC', 'WO-20251113-WO-PIPELINE-REBUILD.yaml', text);
     const held = (await waitFor(() => {
-      const x = readRecord(root, 'WO-20251113-WO-PIPELINE-REBUILD-2');
+      const x = readRecord(root, 'WO-20251113-WO-PIPELINE-REBUILD');
       return x && x.status !== 'queued' && x.status !== 'running' ? x : undefined;
     }, { timeout: 60_000, what: 'rebuild held or settled' }))!;
-    expect(held.status).toBe('awaiting_approval');
+    expect(held.status, JSON.stringify(held.error)).toBe('awaiting_approval');
     const reasons = (held.hold_reasons as string[]).join('\n');
     expect(reasons, reasons).toMatch(/~\/02luka\/g\/followup\/state/);
-    const ok = runCli(['approve', 'WO-20251113-WO-PIPELINE-REBUILD-2'], { root });
+    expect(fs.existsSync(path.join(root, 'agents'))).toBe(false);
+    const ok = runCli(['approve', 'WO-20251113-WO-PIPELINE-REBUILD'], { root });
     expect(ok.code, ok.stderr).toBe(0);
-    const done = await settled(root, 'WO-20251113-WO-PIPELINE-REBUILD-2', 180_000);
+    const done = await settled(root, 'WO-20251113-WO-PIPELINE-REBUILD', 180_000);
     expect(done.status, JSON.stringify(done.error ?? done.tests)).toBe('succeeded');
     expect(fs.statSync(path.join(root, 'agents/apply_patch_processor/apply_patch_processor.zsh')).mode & 0o777).toBe(0o755);
     expect(fs.readFileSync(path.join(home, 'Library/LaunchAgents/com.02luka.apply_patch_processor.plist'), 'utf8')).toContain('<string>com.02luka.apply_patch_processor</string>');
     const calls = fs.readFileSync(path.join(home, '.standin-launchctl.calls'), 'utf8');
     expect(calls).toContain(`load ${path.join(home, 'Library/LaunchAgents/com.02luka.wo_executor.plist')}`);
     expect(fs.existsSync(path.join(bin, 'launchctl'))).toBe(true);
+
+    // Without the allowed root, the same path is refused as outside the root, before anything runs.
+    const outside = text.replaceAll('WO-20251113-WO-PIPELINE-REBUILD', 'WO-REBUILD-OUTSIDE').replaceAll('../Library/LaunchAgents/', '../Elsewhere/');
+    dropComplete(root, 'CLC', 'WO-REBUILD-OUTSIDE.yaml', outside);
+    const refused = await settled(root, 'WO-REBUILD-OUTSIDE');
+    expect(refused.status).toBe('rejected');
+    expect(refused.error.code).toBe('POLICY_REFUSED');
+    expect(refused.error.message).toContain('is outside the root and policy.allowed_roots');
   }, 300_000);
 });

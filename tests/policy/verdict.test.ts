@@ -97,7 +97,7 @@ describe('woTargets', () => {
     const r = woTargets(w, { root: '/srv/wo', allowedRoots: [] });
     expect(r.targets.map((t) => [t.where, t.target.rel])).toEqual([['files[0].path', 'tmp/ok.txt'], ['paths[0]', 'build/out']]);
     expect(r.refusals).toEqual([
-      { path: 'files[1].path', message: "path '../escape': holds a '..' component, which could escape the root" },
+      { path: 'files[1].path', message: "path '../escape': is outside the root and policy.allowed_roots" },
       { path: 'patches[0].path', message: "path 'g/followup/state/x.json': is inside the daemon's internals (bridge/ or wo's own folders under g/), which WOs may not write" },
       { path: 'delete[0]', message: "path '/etc/passwd': is outside the root and policy.allowed_roots" },
     ]);
