@@ -105,6 +105,7 @@ export async function buildStatus(root: string, opts: { limit?: number } = {}) {
     ignoredLanes(L),
     readPause(L),
   ]);
+  const upgrade = await import('../upgrade/status.js').then((u) => u.upgradeStatus(L.root, daemon.pid)).catch(() => undefined);
   const counts: Record<string, number> = Object.fromEntries(STATUSES.map((s) => [s, 0]));
   for (const r of recs) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return {
@@ -115,6 +116,9 @@ export async function buildStatus(root: string, opts: { limit?: number } = {}) {
     counts,
     pending: files,
     wos: recs.slice(0, opts.limit ?? 20).map(summary),
+    /** The releases (g/releases/: current, previous, the one the daemon runs) and a `wo upgrade` in progress. */
+    release: upgrade?.release ?? null,
+    upgrade: upgrade?.upgrade ?? null,
     /** Files in g/followup/state/ that are not wo records (foreign, corrupt, folders): listed, never touched. */
     unreadable,
     /** Folders under bridge/inbox/ that are not lanes (their names do not match the lane pattern). */
