@@ -13,6 +13,7 @@ import { acquireUpgradeLock, clearProgress, writeProgress } from './lock.js';
 import { preflight } from './preflight.js';
 import { readPackage, resolveSource, stageRelease, type Source } from './stage.js';
 import { canaryGate, testsGate } from './gates.js';
+import { startGuard } from './guard.js';
 import { crashPoint, detectMode, liveCanary, liveDaemon, restartOn, type RestartMode } from './handover.js';
 import { CURRENT, PREVIOUS, linkTarget, promoteLinks, pruneReleases, readMeta, releaseBin, releasesDir, runningRelease, sealRelease, switchLink } from './releases.js';
 import { Recorder, type StepOutcome, type StepRecord, type UpgradeSummary } from './report.js';
@@ -192,6 +193,8 @@ export async function runUpgrade(o: UpgradeOptions): Promise<UpgradeResult> {
     const prevBefore = linkTarget(relDir, PREVIOUS);
     let why = '';
     const hand = await rec.step('handover', async (): Promise<StepOutcome> => {
+      // From here a killed upgrader must not leave the root without a daemon: the guard outlives it.
+      startGuard(o.selfArgv, root);
       crashPoint('before-switch');
       await promoteLinks(relDir, candidate!.name);
       crashPoint('switched');
@@ -251,7 +254,7 @@ function modeName(m: RestartMode): string {
 }
 
 /** `wo upgrade --rollback`: switch current and previous, restart on the previous release, canary it. */
-export async function rollbackByHand(o: Pick<UpgradeOptions, 'root' | 'config' | 'emit' | 'say'>): Promise<UpgradeResult> {
+export async function rollbackByHand(o: Pick<UpgradeOptions, 'root' | 'config' | 'emit' | 'say' | 'selfArgv'>): Promise<UpgradeResult> {
   const root = path.resolve(o.root);
   const relDir = releasesDir(root);
   const reportDir = path.join(layout(root).reports, 'upgrade', reportStamp(new Date(), process.pid));
@@ -275,6 +278,7 @@ export async function rollbackByHand(o: Pick<UpgradeOptions, 'root' | 'config' |
     rec.summary.candidate = prev;
     const mode = await detectMode(root, o.config.upgrade.restart);
     const back = await rec.step('rollback', async (): Promise<StepOutcome> => {
+      startGuard(o.selfArgv, root);
       await promoteLinks(relDir, prev);
       const r = await restartOn(root, path.join(relDir, prev), mode, { stopMs: (o.config.shutdown.deadline_s + 15) * 1000, readyMs: o.config.upgrade.ready_deadline_s * 1000 });
       if (!r.ok) return { status: 'failed', summary: `current → ${prev}, but the daemon is not ready: ${r.detail}` };

@@ -8,7 +8,7 @@ import { CURRENT, linkTarget, releaseBin, releasesDir } from '../../src/upgrade/
 import { readLock } from '../../src/daemon/lock.js';
 import { sameProcess } from '../../src/exec/proc.js';
 
-export const ROOT_CONFIG = 'http:\n  enabled: false\nconcurrency: 4\nintake:\n  rescan_s: 2\npolicy:\n  autonomy: auto\nnotify:\n  desktop: false\nupgrade:\n  min_free_bytes: 0\n  ready_deadline_s: 60\n  restart: self\n';
+export const ROOT_CONFIG = 'http:\n  enabled: false\nconcurrency: 4\nintake:\n  rescan_s: 2\npolicy:\n  autonomy: auto\nnotify:\n  desktop: false\nupgrade:\n  min_free_bytes: 0\n  ready_deadline_s: 30\n  restart: self\n';
 
 /** A copy of this worktree (sources only) with a version and package.json/bin changes: a candidate checkout. */
 export function candidate(version: string, opts: { testScript?: string; binPrelude?: string } = {}): string {

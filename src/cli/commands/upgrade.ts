@@ -2,7 +2,7 @@
 import path from 'node:path';
 import readline from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CheckFailed, UsageError } from '../../errors.js';
 import { paint, printJson, rootOf, withRoot } from '../common.js';
 import type { ShadowRunner } from '../../upgrade/shadow-contract.js';
@@ -25,6 +25,7 @@ interface Opts {
   rollback?: boolean;
   list?: boolean;
   json?: boolean;
+  guard?: string;
 }
 
 /** This checkout (two levels above dist/cli/commands): the default source of the first upgrade. */
@@ -42,7 +43,18 @@ export function register(program: Command, name: string): void {
     .option('--rollback', 'switch back to the previous release now (restart and canary)')
     .option('--list', 'list the releases under g/releases/ (current, previous, others)')
     .option('--json', 'print the outcome as JSON')
+    .addOption(new Option('--guard <pid:start>', 'internal: the handover guard of an upgrader').hideHelp())
     .action(async (opts: Opts) => {
+      if (opts.guard) {
+        const [pid, start] = opts.guard.split(':');
+        const { runGuard } = await import('../../upgrade/guard.js');
+        const { loadConfig } = await import('../../config/load.js');
+        const root = rootOf(opts);
+        const config = await loadConfig(root);
+        const line = await runGuard(root, { pid: Number(pid), ...(start ? { start } : {}) }, config.upgrade.ready_deadline_s * 1000);
+        process.stdout.write(`${new Date().toISOString()} wo upgrade guard: ${line}\n`);
+        return;
+      }
       if (opts.from && opts.ref) throw new UsageError('give one of --from and --ref');
       if ((opts.rollback || opts.list) && (opts.from || opts.ref || opts.dryRun || opts.acceptShadowDiff)) throw new UsageError('--rollback and --list take no candidate options');
       const root = rootOf(opts);
@@ -70,7 +82,7 @@ export function register(program: Command, name: string): void {
       try {
         const pipeline = await import('../../upgrade/pipeline.js');
         const r = opts.rollback
-          ? await pipeline.rollbackByHand({ root, config, emit, say })
+          ? await pipeline.rollbackByHand({ root, config, emit, say, selfArgv: [process.execPath, process.argv[1]!] })
           : await pipeline.runUpgrade({
               root,
               config,
