@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, readEvents, readRecord, runCliAsync, waitFor } from '../helpers.js';
+import { CLI, readEvents, readRecord, runCliAsync, tempDir, waitFor } from '../helpers.js';
 import { checkInvariants, dropAtomic, woText } from '../reliability/common.js';
 import { loadConfig } from '../../src/config/load.js';
 import { runUpgrade, type UpgradeOptions } from '../../src/upgrade/pipeline.js';
@@ -181,6 +181,47 @@ describe('wo upgrade', () => {
     expect(wos.length).toBeGreaterThanOrEqual(12);
     await waitFor(() => wos.every((w) => readRecord(root, w.id)?.status === 'succeeded'), { timeout: 90_000, what: 'WOs dropped around the handover succeeded' });
     expect(checkInvariants(root, wos).problems).toEqual([]);
+  });
+
+  it('under a service manager the handover restarts the unit (a stand-in systemctl on PATH, never the real one)', async () => {
+    const { root, pid } = await liveRoot();
+    const home = tempDir('wo-home-');
+    const bin = tempDir('wo-fakebin-');
+    const log = path.join(bin, 'calls.log');
+    // The stand-in: logs its arguments; `restart` stops the root's daemon (the lock's pid) and starts g/releases/current.
+    fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh
+echo "$*" >> ${log}
+case "$*" in
+  *restart*)
+    pid=$(${process.execPath} -e "try{console.log(JSON.parse(require('fs').readFileSync(process.argv[1],'utf8')).pid)}catch{}" ${root}/g/run/daemon.lock)
+    [ -n "$pid" ] && kill -TERM "$pid"
+    while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    setsid ${process.execPath} ${root}/g/releases/current/bin/wo daemon --root ${root} >> ${root}/daemon.out 2>&1 < /dev/null &
+    ;;
+esac
+exit 0
+`, { mode: 0o755 });
+    const inst = await runCliAsync(['service', 'install', '--systemd', '--no-load'], { root, env: { HOME: home } });
+    expect(inst.code, inst.stderr).toBe(0);
+    expect(inst.stdout).toMatch(/kept: release .* is current/);
+    const saved = { HOME: process.env.HOME, PATH: process.env.PATH };
+    process.env.HOME = home;
+    process.env.PATH = `${bin}:${process.env.PATH}`;
+    let r: Awaited<ReturnType<typeof upgrade>>;
+    try {
+      r = await upgrade(root, candidate('0.9.6'), { config: { ...(await loadConfig(root)), upgrade: { ...(await loadConfig(root)).upgrade, restart: 'auto' } } });
+    } finally {
+      process.env.HOME = saved.HOME;
+      process.env.PATH = saved.PATH;
+    }
+    expect(r.outcome, JSON.stringify(r.steps, null, 1)).toBe('promoted');
+    expect(r.steps.find((s) => s.name === 'handover')!.summary).toMatch(/systemd wo-.*\.service.*restarted by systemctl --user restart/);
+    const calls = fs.readFileSync(log, 'utf8');
+    expect(calls).toMatch(/--user is-active wo-/);
+    expect(calls).toMatch(/--user restart wo-/);
+    const now = await waitReadyPid(root);
+    expect(now).not.toBe(pid);
+    if (process.platform === 'linux') expect(runningRelease(root, now)).toBe(r.candidate);
   });
 
   it('two upgrades at once: the second is refused and names the holder', async () => {
