@@ -88,7 +88,7 @@ export function register(program: Command, name: string): void {
               config,
               ...(opts.from ? { from: path.resolve(opts.from) } : {}),
               ...(opts.ref ? { ref: opts.ref } : {}),
-              dryRun: !!opts.dryRun || config.dryRun,
+              dryRun: !!opts.dryRun || process.env.WO_DRY_RUN === '1',
               allowDirty: !!opts.allowDirty,
               acceptShadowDiff: !!opts.acceptShadowDiff,
               shadow: shadowRunner,
