@@ -39,8 +39,14 @@ export async function runGuard(root: string, upgrader: { pid: number; start?: st
   if (l.info?.pid !== upgrader.pid) return `upgrader ${upgrader.pid} ended normally: nothing to do`;
   // The upgrader died holding its lock: make sure someone serves.
   const dir = releasesDir(root);
-  const ready = await waitReady(root, { deadlineMs: readyMs });
-  if (ready.ok) return `upgrader ${upgrader.pid} died; pid ${ready.pid} serves: nothing to do`;
+  // A daemon holding the lock serves or is starting (a successor takes the lock the moment it is free);
+  // nobody holding it for a while means nobody is coming.
+  const until = Date.now() + Math.min(readyMs, 15_000);
+  while (Date.now() < until) {
+    const holder = await readLock(layout(root).lockFile);
+    if (holder.held && holder.info) return `upgrader ${upgrader.pid} died; pid ${holder.info.pid} holds the daemon lock: nothing to do`;
+    await sleep(200);
+  }
   for (const which of [CURRENT, PREVIOUS]) {
     const name = linkTarget(dir, which);
     if (!name) continue;

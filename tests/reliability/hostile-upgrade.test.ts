@@ -3,6 +3,7 @@
  * the root — never neither — and the WOs dropped around it are all taken. Quick: the handover's points (and one
  * rollback point); WO_RELIABILITY=full: every step.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readRecord, runCliAsync, waitFor } from '../helpers.js';
@@ -41,6 +42,9 @@ async function crashAt(point: string, from: string): Promise<{ root: string; ser
   const id = `WO-AFTER-${point.replace(/[^A-Za-z0-9]+/g, '-')}`;
   dropAtomic(path.join(root, 'bridge/inbox/CLC'), `${id}.yaml`, woText(id, 'verify'));
   await waitFor(() => readRecord(root, id)?.status === 'succeeded', { timeout: 60_000, what: `${id} succeeded after a kill at ${point}` });
+  // The guard (started at the handover) has decided before the test's teardown stops the daemons.
+  const guardLog = path.join(root, 'g/logs/upgrade-guard.log');
+  if (fs.existsSync(guardLog)) await waitFor(() => fs.readFileSync(guardLog, 'utf8').includes('wo upgrade guard:'), { timeout: 60_000, what: 'the guard to decide' });
   return { root, serving, release };
 }
 
