@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, { module: string; summary: string; hidden?
   canary: { module: './commands/canary.js', summary: 'end-to-end self-test through the running daemon' },
   guardrail: { module: './commands/guardrail.js', summary: 'run the guardrail now, or protect a path' },
   doctor: { module: './commands/doctor.js', summary: 'preflight checks with the fix for each problem' },
+  upgrade: { module: './commands/upgrade.js', summary: 'upgrade to a new release: preflight, stage, gates, shadow, handover, rollback (--list, --rollback)' },
   service: { module: './commands/service.js', summary: 'install, uninstall or show the launchd/systemd unit' },
   mls: { module: './commands/mls.js', summary: 'write or read the lessons ledger' },
   prune: { module: './commands/prune.js', summary: 'apply retention: old records, archives, backups, rotated logs' },

@@ -114,6 +114,16 @@ export const configSchema = z.strictObject({
   shutdown: z.strictObject({ deadline_s: z.number().positive().max(3600).default(10) }).prefault({}),
   // Folders added to the service unit's PATH (after node's folder, before the system folders).
   service: z.strictObject({ path_extra: z.array(z.string().regex(/^\/[^:\n]*$/, 'an absolute folder without ":"')).default([]) }).prefault({}),
+  // `wo upgrade`: releases under g/releases/, preflight floor, shadow size, handover deadline, how the daemon is restarted.
+  upgrade: z.strictObject({
+    keep_releases: z.number().int().min(2).max(100).default(3),
+    min_free_bytes: z.number().int().min(0).default(1024 * 1024 * 1024),
+    shadow_count: z.number().int().min(0).max(10_000).default(50),
+    ready_deadline_s: z.number().positive().max(3600).default(60),
+    test_timeout_s: z.number().positive().max(7200).default(300),
+    canary_timeout_s: z.number().positive().max(3600).default(60),
+    restart: z.enum(['auto', 'self', 'service']).default('auto'),
+  }).prefault({}),
   // Size rotation of g/logs/daemon.log, guardrail_alerts.log and rollback_*.log: `keep` older files each.
   logs: z.strictObject({
     rotate_bytes: z.number().int().min(1024).default(10 * 1024 * 1024),

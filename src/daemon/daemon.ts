@@ -94,7 +94,13 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   const log = await makeLogger(`${L.logs}/daemon.log`, () => ({ rotateBytes: config.logs.rotate_bytes, keep: config.logs.keep }));
   sink.log = log;
 
-  const lock = await acquireLock(L.lockFile, L.root);
+  let lock = await acquireLock(L.lockFile, L.root);
+  // `wo upgrade` starts the successor before it stops the old daemon (WO_DAEMON_LOCK_WAIT_S): it waits for the lock.
+  const waitUntil = Date.now() + Math.max(0, Number(process.env.WO_DAEMON_LOCK_WAIT_S) || 0) * 1000;
+  while ('held' in lock && Date.now() < waitUntil && pendingStop === undefined) {
+    await new Promise((r) => setTimeout(r, 100));
+    lock = await acquireLock(L.lockFile, L.root);
+  }
   if ('held' in lock) {
     log.error({ holder: lock.held }, `another daemon (pid ${lock.held?.pid ?? '?'}) already runs on ${L.root}`);
     throw new CheckFailed(`another daemon (pid ${lock.held?.pid ?? '?'}) already runs on ${L.root}`);

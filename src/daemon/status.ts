@@ -98,6 +98,7 @@ export async function buildStatus(root: string, opts: { limit?: number; index?: 
   } finally {
     if (own) index.close();
   }
+  const upgrade = await import('../upgrade/status.js').then((u) => u.upgradeStatus(L.root, daemon.pid)).catch(() => undefined);
   return {
     daemon,
     guardrail: guardrail ?? { healthy: null, checked_at: null, note: 'the guardrail has not run on this root yet' },
@@ -115,6 +116,9 @@ export async function buildStatus(root: string, opts: { limit?: number; index?: 
      * Files in g/followup/state/ that are not wo records (foreign, corrupt, folders): listed, never touched.
      * As of the index's last rebuild (a rebuild happens whenever the folder changed while the daemon was down).
      */
+    /** The releases (g/releases/: current, previous, the one the daemon runs) and a `wo upgrade` in progress. */
+    release: upgrade?.release ?? null,
+    upgrade: upgrade?.upgrade ?? null,
     unreadable,
     /** Folders under bridge/inbox/ that are not lanes (their names do not match the lane pattern). */
     ignored_lanes: ignored,

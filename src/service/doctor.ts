@@ -9,7 +9,7 @@ import { layout, runtimeDirs, type Layout } from '../layout.js';
 import { loadConfig, parseConfig, type Config } from '../config/load.js';
 import { readRunState, type RunState } from './runinfo.js';
 import { serviceStatus } from './manage.js';
-import { currentSpec, defaultKind, looksVersioned, unitLocation } from './units.js';
+import { currentSpec, defaultKind, looksVersioned, releaseMainJs, unitLocation } from './units.js';
 import { unitProgram, type ServiceKind } from './render.js';
 import { CONTAINMENT_TEXT, containment } from '../exec/contain.js';
 import { launcherKind } from '../exec/launcher.js';
@@ -149,7 +149,8 @@ export function checkUnitProgram(kind: ServiceKind, file: string): Check | undef
 export function checkService(root: string, config: Config, env: NodeJS.ProcessEnv = process.env): Check {
   const kind = defaultKind();
   try {
-    const spec = currentSpec(root, { stopTimeoutS: Math.ceil(config.shutdown.deadline_s) + 5, env, pathExtra: config.service.path_extra });
+    const release = fs.existsSync(releaseMainJs(root)) ? { mainJs: releaseMainJs(root) } : {};
+    const spec = currentSpec(root, { stopTimeoutS: Math.ceil(config.shutdown.deadline_s) + 5, env, pathExtra: config.service.path_extra, ...release });
     const st = serviceStatus(spec, { kind, root, env, load: false });
     const fix = `wo service install --root ${root}`;
     if (!st.installed) return { name: 'service', level: 'warn', detail: `no ${kind} unit for this root (${st.file})`, fix };

@@ -137,3 +137,8 @@ export function currentSpec(root: string, opts: { stopTimeoutS: number; env?: No
   const r = canonicalRoot(root);
   return { node, mainJs, root: r, path: servicePath(node, extra), label: unitBaseName('launchd', r), stopTimeoutS: opts.stopTimeoutS };
 }
+
+/** Why: the unit runs the root's current release (switched by `wo upgrade`), never the checkout a later `npm ci` rewrites. */
+export function releaseMainJs(root: string): string {
+  return path.join(canonicalRoot(root), 'g', 'releases', 'current', 'bin', 'wo');
+}

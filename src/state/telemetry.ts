@@ -8,6 +8,7 @@ export const EVENTS = [
   'daemon_started', 'daemon_stopped', 'wo_received', 'wo_rejected', 'wo_held', 'wo_approved', 'wo_started', 'wo_step',
   'wo_completed', 'wo_failed', 'wo_rolled_back', 'wo_duplicate', 'wo_routed', 'wo_cancelled', 'wo_pipeline_drift',
   'wo_pipeline_healthy', 'guardrail_restored', 'retention_pruned',
+  'wo_upgrade_started', 'wo_upgrade_step', 'wo_upgrade_promoted', 'wo_upgrade_rolled_back',
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 export type Agent = 'daemon' | 'router' | 'apply_patch' | 'exec' | 'guardrail' | 'cli';

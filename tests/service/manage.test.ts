@@ -120,7 +120,11 @@ describe('wo service through the built CLI', () => {
     const r = runCli(['service', 'install', flag, '--print'], { root, env: { HOME: home } });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const main = fs.realpathSync(path.resolve('dist/cli/main.js'));
+    // The unit runs the root's current release (wo upgrade switches it), never the checkout.
+    const main = path.join(root, 'g', 'releases', 'current', 'bin', 'wo');
+    const checkout = runCli(['service', 'install', flag, '--print', '--no-release'], { root, env: { HOME: home } });
+    expect(checkout.stdout).toContain(fs.realpathSync(path.resolve('dist/cli/main.js')));
+    expect(fs.existsSync(path.join(root, 'g', 'releases'))).toBe(false);
     if (flag === '--systemd') {
       expect(r.stdout).toMatch(new RegExp(`^ExecStart=/\\S*node ${main} daemon --root ${root}$`, 'm'));
       expect(r.stdout).toMatch(/^Environment=PATH=\/\S+$/m);

@@ -10,6 +10,7 @@ interface Opts {
   print?: boolean;
   load: boolean;
   json?: boolean;
+  release: boolean;
 }
 
 export function register(program: Command, name: string): void {
@@ -22,6 +23,7 @@ export function register(program: Command, name: string): void {
       .option('--systemd', 'a systemd user unit (default elsewhere)')
       .option('--print', 'print the rendered unit to stdout and touch nothing')
       .option('--no-load', 'only write/remove/check the unit file; do not run launchctl or systemctl')
+      .option('--no-release', 'run the daemon from this checkout instead of <root>/g/releases/current (upgrades then touch the running daemon)')
       .option('--json', 'print the outcome as JSON'),
   ).action(async (action: string, opts: Opts) => {
     if (!['install', 'uninstall', 'status'].includes(action)) throw new UsageError(`unknown action '${action}': expected install, uninstall or status`);
@@ -31,7 +33,16 @@ export function register(program: Command, name: string): void {
     const kind = opts.launchd ? 'launchd' : opts.systemd ? 'systemd' : defaultKind();
     const root = rootOf(opts);
     const config = await loadConfig(root);
-    const spec = currentSpec(root, { stopTimeoutS: Math.ceil(config.shutdown.deadline_s) + 5, pathExtra: config.service.path_extra });
+    // The unit runs <root>/g/releases/current/bin/wo (an immutable release; `wo upgrade` switches the link), not the checkout.
+    const { releaseMainJs } = await import('../../service/units.js');
+    const releaseMain = releaseMainJs(root);
+    const spec = currentSpec(root, { stopTimeoutS: Math.ceil(config.shutdown.deadline_s) + 5, pathExtra: config.service.path_extra, ...(opts.release ? { mainJs: releaseMain } : {}) });
+    if (action === 'install' && opts.release && !opts.print) {
+      const { ensureFirstRelease } = await import('../../upgrade/first.js');
+      const { REPO_DIR } = await import('../../service/units.js');
+      const first = await ensureFirstRelease(root, REPO_DIR);
+      if (!opts.json) process.stdout.write(`${first.created ? 'created the first release' : 'kept'}: ${first.detail}\n`);
+    }
 
     if (opts.print) {
       const { renderUnit } = await import('../../service/render.js');

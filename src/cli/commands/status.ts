@@ -41,6 +41,9 @@ export function renderStatus(r: Report): string {
       : `daemon   ${paint('not running', 'red')}${d.stale_lock ? ' (stale lock from a dead process: the next start takes it over)' : ''} — start it with: npm start (or wo daemon)`,
   );
   lines.push(`root     ${d.root}`);
+  if (r.release) lines.push(`release  ${r.release.current}${r.release.previous ? ` (previous ${r.release.previous})` : ''}${r.release.running && r.release.running !== r.release.current ? paint(`, but the daemon runs ${r.release.running}`, 'yellow') : ''}`);
+  if (r.upgrade?.in_progress) lines.push(`${paint('upgrade', 'yellow')}  in progress: pid ${r.upgrade.pid}, step ${r.upgrade.step}${r.upgrade.candidate ? `, candidate ${r.upgrade.candidate}` : ''} (since ${r.upgrade.started_at})`);
+  else if (r.upgrade?.stale_lock) lines.push(`upgrade  a stale upgrade lock (pid ${r.upgrade.pid ?? '?'} is gone): the next wo upgrade takes it over`);
   const p = r.paused;
   if (p.all || p.lanes.length) {
     const what = p.all ? 'every lane' : `lane${p.lanes.length > 1 ? 's' : ''} ${p.lanes.map(printable).join(', ')}`;

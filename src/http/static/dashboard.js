@@ -24,7 +24,7 @@
  * @typedef {{ kind: string, path: string, why?: string }} Drift
  * @typedef {{ healthy?: boolean|null, checked_at?: string|null, protected?: number, drift?: Drift[], note?: string }} Guardrail
  * @typedef {{ running?: boolean, pid?: number|null, started_at?: string|null, root?: string, paused?: string|null }} DaemonInfo
- * @typedef {{ daemon?: DaemonInfo, guardrail?: Guardrail, counts?: Record<string, number>, paused?: { all: boolean, lanes: string[] } }} Status
+ * @typedef {{ daemon?: DaemonInfo, guardrail?: Guardrail, counts?: Record<string, number>, paused?: { all: boolean, lanes: string[] }, release?: { current: string, running: string | null } | null, upgrade?: { in_progress?: boolean, step?: string, candidate?: string | null } | null }} Status
  * @typedef {{ ts?: string, event?: string, wo_id?: string, ok?: boolean, lane?: string, [k: string]: unknown }} WoEvent
  * @typedef {'approve'|'reject'|'retry'|'cancel'|'rollback'} Action
  */
@@ -350,7 +350,9 @@ function renderHeader() {
   const st = state.status ?? {};
   const d = st.daemon ?? {};
   const dp = $('daemon');
-  dp.textContent = d.running ? `daemon running · pid ${d.pid}${d.started_at ? ` · since ${ago(d.started_at)}` : ''}` : 'daemon down';
+  const rel = st.release ? ` · release ${st.release.running ?? st.release.current}` : '';
+  const upg = st.upgrade?.in_progress ? ` · upgrading${st.upgrade.candidate ? ` to ${st.upgrade.candidate}` : ''} (${st.upgrade.step})` : '';
+  dp.textContent = (d.running ? `daemon running · pid ${d.pid}${d.started_at ? ` · since ${ago(d.started_at)}` : ''}` : 'daemon down') + rel + upg;
   dp.className = `pill ${d.running ? 'ok' : 'bad'}`;
   $('root').textContent = d.root ?? '';
 
