@@ -4,6 +4,7 @@
  * arrive through the event stream (no list request), filters are server-side.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -34,6 +35,18 @@ files:
       hello
 `;
 
+/** A port free right now (the daemon is restarted on it, so the page's event stream reconnects to the same URL). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 const rowIds = (page: Page) => page.locator('#rows tr.wo').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.id!));
 
 describe.skipIf(!haveChromium)('dashboard paging and live updates on the real daemon (300 records)', () => {
@@ -48,7 +61,7 @@ describe.skipIf(!haveChromium)('dashboard paging and live updates on the real da
   const problems: string[] = [];
 
   beforeAll(async () => {
-    root = tempRoot('http:\n  port: 0\nlanes: [CLC, OTHER]\n');
+    root = tempRoot(`http:\n  port: ${await freePort()}\nlanes: [CLC, OTHER]\n`);
     const state = layout(root).state;
     fs.mkdirSync(state, { recursive: true, mode: 0o700 });
     for (let i = 0; i < N; i++) fs.writeFileSync(path.join(state, `${idOf(i)}.json`), JSON.stringify(seed(i)));
@@ -149,6 +162,21 @@ describe.skipIf(!haveChromium)('dashboard paging and live updates on the real da
     await page.locator('#pauseBtn').filter({ hasText: 'Resume claiming' }).waitFor();
     await page.click('#pauseBtn');
     await page.locator('#paused').waitFor({ state: 'hidden', timeout: 10_000 });
-    expect(problems).toEqual([]);
+  });
+
+  it('a reconnect (the daemon restarted) reloads page 1 once, then goes on with live updates', async () => {
+    expect(await daemon.stop()).toBe(0);
+    await page.locator('#live.warn').waitFor({ timeout: 20_000 });
+    const before = lists.length;
+    daemon = await startDaemon(root);
+    await page.locator('#live.ok').waitFor({ timeout: 30_000 });
+    await waitFor(() => lists.length > before, { timeout: 20_000, what: 'page 1 reloaded after the reconnect' });
+    dropComplete(root, 'CLC', 'after.yaml', NEW.replace('WO-P-NEW', 'WO-P-AFTER').replace('paging.txt', 'after.txt'));
+    await page.locator('#rows tr.wo[data-id="WO-P-AFTER"]').waitFor({ timeout: 30_000 });
+    expect((await rowIds(page))[0]).toBe('WO-P-AFTER');
+    expect(lists.slice(before).filter((q) => !q.includes('awaiting_approval'))).toHaveLength(1);
+    expect(new URLSearchParams(lists[before]!).has('cursor')).toBe(false);
+    // A failed fetch while the daemon was down is the only expected console noise.
+    expect(problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource|net::/.test(p))).toEqual([]);
   });
 });
