@@ -653,7 +653,7 @@ function renderLanes() {
   sel.value = cur;
 }
 
-/** @type {Map<string, { key: string, tr: HTMLElement }>} one row element per shown WO, kept while it is shown */
+/** @type {Map<string, { w: Wo|null, sel: boolean, tr: HTMLElement }>} one row element per shown WO, kept while it is shown */
 const rowCache = new Map();
 /** (Re)fill a row's cells. @param {HTMLElement} tr @param {Wo} w */
 function fillRow(tr, w) {
@@ -671,8 +671,12 @@ function fillRow(tr, w) {
       w.given_up ? h('div', { class: 'muted sub', text: 'given up' }) : null,
       w.dry_run ? h('div', { class: 'muted sub', text: 'dry run' }) : null),
     h('td', { class: 'wide' }, progress(w)),
-    h('td', { class: 'wide muted', title: received, text: ago(received) }),
+    h('td', { class: 'wide muted when', title: received, text: ago(received) }),
   );
+}
+/** Rows are not rebuilt on a timer: their "received … ago" is kept current here. */
+function renderAges() {
+  for (const td of document.querySelectorAll('#rows td.when')) if (td instanceof HTMLElement) td.textContent = ago(td.title);
 }
 
 /** Bring the table in line with the loaded rows: unchanged rows stay as they are, a changed one is refilled in place. */
@@ -688,13 +692,15 @@ function renderList() {
     let c = rowCache.get(w.wo_id);
     if (!c) {
       const id = w.wo_id;
-      c = { key: '', tr: h('tr', { 'data-id': id, tabindex: 0, onclick: () => openWo(id) }) };
+      c = { w: null, sel: false, tr: h('tr', { 'data-id': id, tabindex: 0, onclick: () => openWo(id) }) };
       rowCache.set(id, c);
     }
-    const key = `${w.wo_id === state.selected ? 1 : 0}${JSON.stringify(w)}`;
-    if (c.key !== key) {
+    // An update replaces the row's object: only changed rows are refilled.
+    const sel = w.wo_id === state.selected;
+    if (c.w !== w || c.sel !== sel) {
       fillRow(c.tr, w);
-      c.key = key;
+      c.w = w;
+      c.sel = sel;
     }
     const at = tb.children[i];
     if (at !== c.tr) tb.insertBefore(c.tr, at ?? null);
@@ -1025,6 +1031,7 @@ function start() {
   }, 3000);
   setInterval(() => {
     if (!state.live) void refreshAll();
+    renderAges();
   }, 30000);
 }
 
