@@ -238,9 +238,13 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   const indexStart = Date.now();
   const { index, rebuilt } = await WoIndex.openWriter(L.index, rt.store, { names, warn: (m) => log.warn({}, m) });
   if (rebuilt) log.info({ why: rebuilt, ms: Date.now() - indexStart, ...index.status() }, `record index rebuilt from g/followup/state/ (${rebuilt})`);
-  rt.store.listener = index.listener();
+  // The dashboard feed sees each durable write first (with the status the index still holds), then the index.
+  const { WoFeed } = await import('../http/feed.js');
+  const feed = new WoFeed((id) => index.statusOf(id));
+  rt.store.listener = feed.tee(index.listener());
   rt.index = index;
   releases.add('record index', () => {
+    feed.close();
     rt.store.listener = null;
     index.close();
   });
@@ -346,6 +350,7 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
       store: rt.store,
       index,
       telemetry,
+      feed,
       metrics,
       actions: (() => {
         const by = { uid: ownUid(), channel: 'http' as const };

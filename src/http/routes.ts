@@ -7,6 +7,7 @@ import type { WoIndex } from '../state/index.js';
 import { parseQuery, QueryError, type WoQuery } from '../state/index-query.js';
 import type { Telemetry } from '../state/telemetry.js';
 import type { Metrics } from './metrics.js';
+import type { WoFeed } from './feed.js';
 import { HttpError } from './guard.js';
 import { readBody } from './body.js';
 import { BACKLOG, recentEvents, serveEvents } from './sse.js';
@@ -42,6 +43,8 @@ export interface RouteDeps {
   /** The daemon's record index (listings read it); without one, a listing runs the same query over a scan. */
   index?: WoIndex;
   telemetry: Telemetry;
+  /** Summaries of the records the daemon writes, pushed on the event stream (the dashboard's live rows). */
+  feed?: WoFeed;
   actions: Actions;
   readiness: () => Promise<Readiness>;
   status: () => Promise<object>;
@@ -255,7 +258,7 @@ export const ROUTES: Route[] = [
           return;
         }
         // The backlog is read and the live listener added in the same tick: no event is lost or sent twice.
-        track(serveEvents(req, res, deps.telemetry.bus, undefined, recentEvents(deps.telemetry.file, BACKLOG)));
+        track(serveEvents(req, res, deps.telemetry.bus, undefined, recentEvents(deps.telemetry.file, BACKLOG), deps.feed?.bus));
       },
     },
   },

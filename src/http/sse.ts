@@ -1,6 +1,8 @@
 /**
  * Server-sent events: the recent backlog first (one `data:` message per event, then an `event: ready` message),
  * then one `data:` message per telemetry event as it is written, keep-alive comments, listeners removed on close.
+ * With a feed (feed.ts), also an `event: wos` message per batch of written records (their summaries), and the
+ * `ready` message says `"feed":true` so the dashboard applies those rather than re-fetching its list.
  */
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -68,6 +70,7 @@ export function serveEvents(
   bus: EventEmitter,
   keepaliveMs = KEEPALIVE_MS,
   backlog: readonly TelemetryEvent[] = [],
+  feed?: EventEmitter,
 ): () => void {
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
@@ -78,7 +81,7 @@ export function serveEvents(
   });
   res.write('retry: 3000\n: connected\n\n');
   // The backlog and its end marker go out in one write, before any live event.
-  res.write(backlog.map((ev) => `data: ${JSON.stringify(ev)}\n\n`).join('') + `event: ready\ndata: {"backlog":${backlog.length}}\n\n`);
+  res.write(backlog.map((ev) => `data: ${JSON.stringify(ev)}\n\n`).join('') + `event: ready\ndata: {"backlog":${backlog.length}${feed ? ',"feed":true' : ''}}\n\n`);
 
   const write = (text: string) => {
     if (res.writableLength > MAX_BUFFERED) {
@@ -88,6 +91,7 @@ export function serveEvents(
     res.write(text);
   };
   const onEvent = (ev: TelemetryEvent) => write(`data: ${JSON.stringify(ev)}\n\n`);
+  const onWos = (items: unknown[]) => write(`event: wos\ndata: ${JSON.stringify({ items })}\n\n`);
   const timer = setInterval(() => write(': keep-alive\n\n'), keepaliveMs);
   timer.unref();
 
@@ -97,9 +101,11 @@ export function serveEvents(
     ended = true;
     clearInterval(timer);
     bus.off('event', onEvent);
+    feed?.off('wos', onWos);
     if (!res.writableEnded) res.end();
   }
   bus.on('event', onEvent);
+  feed?.on('wos', onWos);
   req.on('close', end);
   res.on('close', end);
   res.on('error', end);

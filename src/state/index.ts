@@ -431,6 +431,12 @@ export class WoIndex {
     return out;
   }
 
+  /** Why: the dashboard feed tells a WO's previous status with each update (totals move exactly); null: not indexed. */
+  statusOf(id: string): string | null {
+    const row = this.db.prepare('SELECT status FROM wos WHERE wo_id = ?').get(id) as { status: string } | undefined;
+    return row?.status ?? null;
+  }
+
   /** Files in the state folder that are not records, as of the last rebuild. */
   unreadable(): Unreadable[] {
     return this.db.prepare('SELECT file, why FROM unreadable ORDER BY file').all() as Unreadable[];

@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lastEvents, recentEvents } from '../../src/http/sse.js';
-import { startHarness, TOKEN, type Harness } from './fixtures.js';
+import { record, startHarness, TOKEN, type Harness } from './fixtures.js';
 import { tempDir, waitFor } from '../helpers.js';
 
 describe('recentEvents', () => {
@@ -60,10 +60,36 @@ describe('dashboard server side', () => {
     const before = text.slice(0, text.indexOf('event: ready'));
     const ids = [...before.matchAll(/^data: (.*)$/gm)].map((m) => (JSON.parse(m[1]!) as { wo_id: string }).wo_id);
     expect(ids).toEqual(Array.from({ length: 50 }, (_, k) => `WO-${10 + k}`));
-    expect(text).toContain('event: ready\ndata: {"backlog":50}\n\n');
+    expect(text).toContain('event: ready\ndata: {"backlog":50,"feed":true}\n\n');
     h.telemetry.emit('daemon', 'wo_started', { wo_id: 'WO-LIVE' });
     await waitFor(() => text.includes('"wo_id":"WO-LIVE"'), { what: 'live event' });
     expect(text.indexOf('WO-LIVE')).toBeGreaterThan(text.indexOf('event: ready'));
+    res.destroy();
+  });
+
+  it('records written while a stream listens go out as `wos` messages: summaries, the latest per WO, with the status before', async () => {
+    h = await startHarness([record({ wo_id: 'WO-OLD', status: 'queued', stage: 'validated', stage_index: 2 })]);
+    let text = '';
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: h!.server.port, path: `/api/events?token=${TOKEN}` }, resolve).on('error', reject);
+    });
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => (text += c));
+    await waitFor(() => text.includes('event: ready'), { what: 'ready' });
+    // Two writes of one WO in the same window are one item (the latest), a new WO has prev_status null.
+    await h.store.write(record({ wo_id: 'WO-OLD', status: 'running', stage: 'apply', stage_index: 5, plan: [{ step: 'write', path: 'x', verdict: 'will change', diff: 'big' }] as never }));
+    await h.store.write(record({ wo_id: 'WO-OLD', status: 'succeeded' }));
+    await h.store.write(record({ wo_id: 'WO-NEW', status: 'queued' }));
+    const batches = (): Record<string, unknown>[][] => [...text.matchAll(/event: wos\ndata: (.*)\n\n/g)].map((m) => (JSON.parse(m[1]!) as { items: Record<string, unknown>[] }).items);
+    const latest = () => new Map(batches().flat().map((i) => [i.wo_id, i]));
+    await waitFor(() => latest().get('WO-OLD')?.status === 'succeeded' && latest().has('WO-NEW'), { what: 'wos messages' });
+    // Normally one message; under load the writes may straddle two windows, never one WO twice in a message.
+    for (const b of batches()) expect(new Set(b.map((i) => i.wo_id)).size).toBe(b.length);
+    const all = batches().flat();
+    expect(all.find((i) => i.wo_id === 'WO-OLD')!.prev_status).toBe('queued');
+    expect(all.find((i) => i.wo_id === 'WO-NEW')!.prev_status).toBeNull();
+    expect(latest().get('WO-OLD')).not.toHaveProperty('plan');
+    expect(latest().get('WO-OLD')).toHaveProperty('received');
     res.destroy();
   });
 });

@@ -130,13 +130,17 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
     expect(await page.locator('#pwned').count()).toBe(0);
     expect(await page.locator('tr[data-id="WO-HELD"]').textContent()).toContain('<img src=x');
     expect(await page.locator('[data-held="WO-HELD"] .d-add').last().textContent()).toBe('+node deploy.js <script>x</script>\n');
-    // filters
+    // filters (server-side: a changed filter reloads page 1; the text matches the id or the title)
     await page.selectOption('#fStatus', 'failed');
-    expect(await page.locator('#rows tr.wo').count()).toBe(1);
-    await page.selectOption('#fStatus', '');
-    await page.fill('#fText', 'agents');
     await page.waitForFunction(() => document.querySelectorAll('#rows tr.wo').length === 1);
+    expect(await page.locator('#rows tr.wo').getAttribute('data-id')).toBe('WO-FAIL');
+    await page.selectOption('#fStatus', '');
+    await page.waitForFunction(() => document.querySelectorAll('#rows tr.wo').length === 4);
+    await page.fill('#fText', 'img src');
+    await page.waitForFunction(() => document.querySelectorAll('#rows tr.wo').length === 1);
+    expect(await page.locator('#rows tr.wo').getAttribute('data-id')).toBe('WO-HELD');
     await page.fill('#fText', '');
+    await page.waitForFunction(() => document.querySelectorAll('#rows tr.wo').length === 4);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-1280.png'), fullPage: true });
 
     // a live event is announced through the aria-live region and the list updates without reload

@@ -8,6 +8,7 @@ import { StateStore } from '../../src/state/store.js';
 import { Telemetry } from '../../src/state/telemetry.js';
 import type { WoRecord } from '../../src/state/record.js';
 import { createMetrics, startHttp, type HttpDeps, type HttpServer } from '../../src/http/index.js';
+import { WoFeed } from '../../src/http/feed.js';
 import { tempRoot } from '../helpers.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -58,6 +59,10 @@ export async function startHarness(recs: WoRecord[], opts: { config?: string; de
   fs.mkdirSync(l.state, { recursive: true, mode: 0o700 });
   const store = new StateStore(l.state);
   for (const r of recs) fs.writeFileSync(path.join(l.state, `${r.wo_id}.json`), JSON.stringify(r));
+  // The dashboard feed, as the daemon wires it: each write noted with the status before it (here kept in a map).
+  const statuses = new Map(recs.map((r) => [r.wo_id, r.status as string]));
+  const feed = new WoFeed((id) => statuses.get(id) ?? null);
+  store.listener = feed.tee({ writing: () => {}, written: (r) => void statuses.set(r.wo_id, r.status), failed: () => {} });
   const telemetry = new Telemetry(l.telemetry, 1 << 20);
   telemetry.open();
   const acted: string[] = [];
@@ -79,6 +84,7 @@ export async function startHarness(recs: WoRecord[], opts: { config?: string; de
     config,
     store,
     telemetry,
+    feed,
     token: TOKEN,
     actions: { approve: act('approve'), reject: act('reject'), cancel: act('cancel'), retry: act('retry'), rollback: act('rollback') },
     readiness: async () => ({ ok: true, checks: [{ name: 'lock', ok: true }] }),
@@ -102,6 +108,7 @@ export async function startHarness(recs: WoRecord[], opts: { config?: string; de
     logs,
     close: async () => {
       await server.close();
+      feed.close();
       telemetry.close();
     },
   };

@@ -1,8 +1,10 @@
 // @ts-check
 /**
  * The wo dashboard (served at `/`, loaded as a module script under a `script-src 'self'` CSP).
- * It holds no data of its own: it reads the token from the URL fragment (`#token=…&wo=ID`), fetches
- * /api/status and /api/wos, and re-fetches on server-sent events. Every datum is inserted as text
+ * It holds no data of its own: it reads the token from the URL fragment (`#token=…&wo=ID`), loads one page
+ * of /api/wos (filters are server-side query parameters; "Load more" follows `next_cursor`) and /api/status for
+ * the totals, then applies each `wos` server-sent event (the summaries of records just written) to the rows it
+ * concerns — no refetch of the list per event; a reconnect reloads page 1 once. Every datum is inserted as text
  * (textContent / text nodes), never parsed as HTML.
  */
 
@@ -19,12 +21,13 @@
  *   rolled_back?: boolean, given_up?: boolean, dry_run?: boolean, unrollbackable?: boolean, times?: Record<string, string>,
  *   error?: { code: string, message: string }, warnings?: string[], hold_reasons?: string[], plan?: PlanStep[],
  *   plan_sha256?: string, files?: FileEffect[], commands?: Command[], tests?: Test[], attempts?: Attempt[],
- *   actions?: ActionEntry[], counts?: Record<string, number>
+ *   actions?: ActionEntry[], counts?: Record<string, number>, received?: string, prev_status?: string|null
  * }} Wo
+ * @typedef {{ status: string, lane: string, q: string }} Filters
  * @typedef {{ kind: string, path: string, why?: string }} Drift
  * @typedef {{ healthy?: boolean|null, checked_at?: string|null, protected?: number, drift?: Drift[], note?: string }} Guardrail
  * @typedef {{ running?: boolean, pid?: number|null, started_at?: string|null, root?: string, paused?: string|null }} DaemonInfo
- * @typedef {{ daemon?: DaemonInfo, guardrail?: Guardrail, counts?: Record<string, number>, paused?: { all: boolean, lanes: string[] }, release?: { current: string, running: string | null } | null, upgrade?: { in_progress?: boolean, step?: string, candidate?: string | null } | null }} Status
+ * @typedef {{ daemon?: DaemonInfo, guardrail?: Guardrail, counts?: Record<string, number>, total?: number, paused?: { all: boolean, lanes: string[] }, release?: { current: string, running: string | null } | null, upgrade?: { in_progress?: boolean, step?: string, candidate?: string | null } | null }} Status
  * @typedef {{ ts?: string, event?: string, wo_id?: string, ok?: boolean, lane?: string, [k: string]: unknown }} WoEvent
  * @typedef {'approve'|'reject'|'retry'|'cancel'|'rollback'} Action
  */
@@ -32,6 +35,8 @@
 const STATUSES = ['queued', 'awaiting_approval', 'running', 'succeeded', 'failed', 'rejected', 'cancelled', 'routed', 'reverted'];
 const STAGES = ['received', 'validated', 'held', 'snapshot', 'apply', 'commands', 'post_verify', 'tests', 'commit'];
 const MAX_EVENTS = 50;
+/** Rows per page of /api/wos. */
+const PAGE = 50;
 
 /** Which actions a WO in this status offers (the daemon decides; a refused one shows its 409 message). */
 /** @type {Record<string, Action[]>} */
@@ -74,7 +79,15 @@ if (first.get('token')) sessionStorage.setItem('wo-token', token);
 
 const state = {
   /** @type {Status|null} */ status: null,
-  /** @type {Wo[]} */ wos: [],
+  /** @type {Wo[]} the loaded rows (summaries), newest received first */ wos: [],
+  /** @type {string|null} the cursor of the next page (null: all loaded) */ next: null,
+  /** How many WOs match the filters (the server's total, moved by each update). */ total: 0,
+  /** Changed by every page-1 load: an answer to an older load is dropped. */ gen: 0,
+  /** @type {Wo[][]|null} updates that arrive while page 1 loads, applied over it */ buffered: null,
+  /** @type {Wo[][]|null} updates that arrive while a further page loads */ moreBuffered: null,
+  /** A further page is loading. */ more: false,
+  /** The event stream sends `wos` updates (else the page reloads page 1 on events, as older servers need). */ feed: false,
+  /** @type {Set<string>} every lane seen (the lane filter's options) */ lanes: new Set(),
   /** @type {Wo[]} held WOs, full records (with their plan) */ held: [],
   /** @type {string|null} */ selected: null,
   /** @type {Wo|null} */ detail: null,
@@ -180,51 +193,219 @@ async function api(path, opts = {}) {
   return body;
 }
 
-let running = false;
-let again = false;
-/** @type {ReturnType<typeof setTimeout>|null} */
-let pending = null;
-/** Fetch status, the list, the held WOs and the open WO; one at a time, a request made meanwhile runs after. */
-async function refresh() {
-  if (running) {
-    again = true;
-    return;
-  }
-  running = true;
-  const sel = state.selected;
+/** The filters as the server takes them (a changed filter reloads page 1). @returns {Filters} */
+function filters() {
+  return { status: fStatus().value, lane: fLane().value, q: fText().value.trim() };
+}
+/** Only a status filter (or none): the total is a sum of the index's counts. @param {Filters} f */
+function countsTotal(f) {
+  return !f.lane && !f.q;
+}
+/** Does a WO match the filters (as the server's query: status, lane, q in the title or the id)? @param {Wo} w @param {Filters} f */
+function matches(w, f) {
+  if (f.status && w.status !== f.status) return false;
+  if (f.lane && w.lane !== f.lane) return false;
+  if (f.q && !(String(w.title ?? '').toLowerCase().includes(f.q.toLowerCase()) || w.wo_id.includes(f.q))) return false;
+  return true;
+}
+/** @param {Wo} w */
+function receivedOf(w) {
+  return w.received ?? w.times?.received ?? '';
+}
+/** Newest first, ties by id (the server's order). @param {Wo} a @param {Wo} b */
+function before(a, b) {
+  const ra = receivedOf(a);
+  const rb = receivedOf(b);
+  return ra !== rb ? ra > rb : a.wo_id > b.wo_id;
+}
+/** The /api/wos URL of a page with the current filters. @param {string|null} cursor */
+function listUrl(cursor) {
+  const f = filters();
+  const p = new URLSearchParams({ view: 'items', limit: String(PAGE) });
+  if (f.status) p.set('status', f.status);
+  if (f.lane) p.set('lane', f.lane);
+  if (f.q) p.set('q', f.q);
+  if (cursor) p.set('cursor', cursor);
+  return `/api/wos?${p.toString()}`;
+}
+
+/** Load page 1 with the filters (first load, a changed filter, a reconnect); updates meanwhile are applied after. */
+async function loadFirst() {
+  const gen = ++state.gen;
+  state.buffered = [];
+  state.moreBuffered = null;
+  state.more = false;
   try {
-    const [status, list, held, detail] = await Promise.all([
-      api('/api/status'),
-      api('/api/wos?view=summary'),
-      api('/api/wos?status=awaiting_approval&limit=20'),
-      sel ? api(`/api/wos/${encodeURIComponent(sel)}`).catch(() => null) : null,
-    ]);
-    state.status = status;
-    state.wos = list.wos ?? [];
-    state.held = held.wos ?? [];
-    if (sel === state.selected) state.detail = detail;
+    const page = await api(listUrl(null));
+    if (gen !== state.gen) return;
+    state.wos = page.items ?? page.wos ?? [];
+    state.next = page.next_cursor ?? null;
+    state.total = typeof page.total === 'number' ? page.total : state.wos.length;
+    for (const w of state.wos) if (w.lane) state.lanes.add(w.lane);
+    const buffered = state.buffered ?? [];
+    state.buffered = null;
+    // What was written while the page was read: rows only (the page's total already counts it, or will at the next status).
+    for (const items of buffered) applyItems(items, false);
+    totalFromCounts();
     banner('');
-    render();
+    renderLanes();
+    renderList();
   } catch (e) {
+    if (gen !== state.gen) return;
+    state.buffered = null;
     banner(`Cannot load data: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+/** The next page ("Load more" or scrolling to the end of the list); rows already shown are not repeated. */
+async function loadMore() {
+  if (!state.next || state.more || state.buffered) return;
+  const gen = state.gen;
+  state.more = true;
+  state.moreBuffered = [];
+  renderMore();
+  try {
+    const page = await api(listUrl(state.next));
+    if (gen !== state.gen) return;
+    const have = new Set(state.wos.map((w) => w.wo_id));
+    for (const w of page.items ?? page.wos ?? []) {
+      if (have.has(w.wo_id)) continue;
+      have.add(w.wo_id);
+      state.wos.push(w);
+      if (w.lane) state.lanes.add(w.lane);
+    }
+    state.next = page.next_cursor ?? null;
+    // Updates received while the page was read may be newer than its rows.
+    for (const items of state.moreBuffered ?? []) applyItems(items, false);
+    banner('');
+    renderLanes();
+    renderList();
+  } catch (e) {
+    if (gen === state.gen) banner(`Cannot load more: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
-    running = false;
-    if (again) {
-      again = false;
-      schedule();
+    if (gen === state.gen) {
+      state.more = false;
+      state.moreBuffered = null;
+      renderMore();
     }
   }
 }
-/** At most one refresh per 250 ms however many events arrive (a burst never starves it). */
-function schedule() {
-  if (pending) return;
-  pending = setTimeout(() => {
-    pending = null;
-    void refresh();
-  }, 250);
+
+/**
+ * Apply updated WOs (a `wos` event) to the rows they concern: a shown row changes in place (or leaves when it no
+ * longer matches), a matching WO not shown is inserted where it sorts (a new one at the top) when within the
+ * loaded range, and the total moves by what the status before says. @param {Wo[]} items @param {boolean} count
+ */
+function applyItems(items, count) {
+  if (state.buffered) {
+    state.buffered.push(items);
+    return;
+  }
+  if (state.moreBuffered) state.moreBuffered.push(items);
+  const f = filters();
+  let changed = false;
+  let held = false;
+  let lanes = false;
+  for (const raw of items) {
+    if (!raw || typeof raw.wo_id !== 'string') continue;
+    const { prev_status: prev, ...w } = raw;
+    if (w.lane && !state.lanes.has(w.lane)) {
+      state.lanes.add(w.lane);
+      lanes = true;
+    }
+    const i = state.wos.findIndex((x) => x.wo_id === w.wo_id);
+    const now = matches(w, f);
+    const was = i >= 0 || (typeof prev === 'string' && matches({ ...w, status: prev }, f));
+    if (count && was !== now) state.total = Math.max(0, state.total + (now ? 1 : -1));
+    if (i >= 0) {
+      if (now) state.wos[i] = w;
+      else state.wos.splice(i, 1);
+      changed = true;
+    } else if (now) {
+      const last = state.wos[state.wos.length - 1];
+      if (!state.next || !last || !before(last, w)) {
+        const at = state.wos.findIndex((x) => before(w, x));
+        state.wos.splice(at < 0 ? state.wos.length : at, 0, w);
+        changed = true;
+      }
+    }
+    if (w.status === 'awaiting_approval' || prev === 'awaiting_approval' || state.held.some((x) => x.wo_id === w.wo_id)) held = true;
+    if (w.wo_id === state.selected) soon('detail', loadDetail);
+  }
+  if (held) soon('held', loadHeld);
+  if (lanes) renderLanes();
+  if (changed) renderList();
+  else if (count) renderShown();
+  if (count) statusSoon();
 }
 
-/** Follow /api/events: the backlog first (until `ready`), then live events, each announced. */
+/** The totals (per status, and of the list when it is filtered by status only) from /api/status. */
+async function loadStatus() {
+  try {
+    state.status = await api('/api/status');
+    totalFromCounts();
+    banner('');
+    renderHeader();
+    renderShown();
+  } catch (e) {
+    banner(`Cannot load data: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+function totalFromCounts() {
+  const f = filters();
+  const c = state.status?.counts;
+  if (!c || !countsTotal(f) || state.buffered) return;
+  state.total = f.status ? c[f.status] ?? 0 : Object.values(c).reduce((a, b) => a + (Number(b) || 0), 0);
+}
+/** The held WOs (full records with their plan) for the approval card. */
+async function loadHeld() {
+  try {
+    const held = await api('/api/wos?status=awaiting_approval&limit=20');
+    state.held = held.wos ?? [];
+    renderHeld();
+  } catch (e) {
+    banner(`Cannot load data: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+/** The open WO's full record (the drawer). */
+async function loadDetail() {
+  const sel = state.selected;
+  if (!sel) return;
+  const detail = await api(`/api/wos/${encodeURIComponent(sel)}`).catch(() => null);
+  if (sel !== state.selected) return;
+  state.detail = detail;
+  renderDrawer();
+}
+
+/** @type {Record<string, ReturnType<typeof setTimeout>>} */
+const timers = {};
+/** Run `fn` once within 250 ms however often it is asked for meanwhile. @param {string} name @param {() => unknown} fn */
+function soon(name, fn) {
+  if (timers[name]) return;
+  timers[name] = setTimeout(() => {
+    delete timers[name];
+    void fn();
+  }, 250);
+}
+let statusAt = 0;
+/** At most one /api/status per second while updates arrive. */
+function statusSoon() {
+  if (timers.status) return;
+  const wait = Math.max(100, 1000 - (Date.now() - statusAt));
+  timers.status = setTimeout(() => {
+    delete timers.status;
+    statusAt = Date.now();
+    void loadStatus();
+  }, wait);
+}
+/** Everything once (start, after an action, when no stream is live). */
+function refreshAll() {
+  void loadStatus();
+  void loadHeld();
+  void loadDetail();
+  return loadFirst();
+}
+
+/** Follow /api/events: the backlog first (until `ready`), then live events, each announced, and `wos` updates. */
 function connect() {
   const es = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
   es.onopen = () => {
@@ -233,11 +414,30 @@ function connect() {
     state.backlogDone = false;
     // A server without the `ready` marker: everything in the first 2 s counts as backlog.
     setTimeout(() => { state.backlogDone = true; }, 2000);
-    schedule();
   };
-  es.addEventListener('ready', () => {
+  // Each (re)connection: page 1 is read once the stream listens, so no write falls between the two.
+  es.addEventListener('ready', (m) => {
     state.backlogDone = true;
+    readyOnce = true;
+    /** @type {{ feed?: boolean }} */
+    let info = {};
+    try {
+      info = JSON.parse(m.data);
+    } catch {
+      /* an older server */
+    }
+    state.feed = info.feed === true;
     renderEvents();
+    void loadFirst();
+    statusSoon();
+  });
+  es.addEventListener('wos', (m) => {
+    try {
+      const got = JSON.parse(m.data);
+      if (Array.isArray(got?.items)) applyItems(got.items, true);
+    } catch {
+      /* a torn message: the next reconnect reloads */
+    }
   });
   es.onmessage = (m) => {
     /** @type {WoEvent} */
@@ -251,9 +451,14 @@ function connect() {
     state.events.unshift({ ...ev, backlog });
     if (state.events.length > MAX_EVENTS) state.events.length = MAX_EVENTS;
     renderEvents();
-    if (!backlog) {
-      announce(eventText(ev));
-      schedule();
+    if (backlog) return;
+    announce(eventText(ev));
+    // Pruned records leave the index (no per-WO update says so); a server without the feed needs the reload.
+    if (!state.feed || ev.event === 'retention_pruned') {
+      soon('page', loadFirst);
+      statusSoon();
+      if (state.selected && ev.wo_id === state.selected) soon('detail', loadDetail);
+      soon('held', loadHeld);
     }
   };
   es.onerror = () => {
@@ -261,6 +466,7 @@ function connect() {
     if (es.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
   };
 }
+let readyOnce = false;
 /** @param {boolean} on */
 function setLive(on) {
   state.live = on;
@@ -304,7 +510,8 @@ async function confirmed() {
   } finally {
     asking = null;
     dlg.close();
-    await refresh();
+    // The rows follow from the stream; the drawer, the held card and the counts are read now.
+    await Promise.all([loadDetail(), loadHeld(), loadStatus()]);
   }
 }
 /** The buttons a WO offers in its state. @param {Wo} w */
@@ -378,10 +585,37 @@ function renderHeader() {
   for (const s of STATUSES) {
     if (!c[s]) continue;
     counts.appendChild(
-      h('button', { type: 'button', class: `pill st-${s}`, title: `show only ${s}`, onclick: () => { fStatus().value = s; renderList(); } }, `${s} ${c[s]}`),
+      h('button', { type: 'button', class: `pill st-${s}`, title: `show only ${s}`, onclick: () => { fStatus().value = s; void loadFirst(); } }, `${s} ${c[s]}`),
     );
   }
-  if (!counts.firstChild) counts.appendChild(h('span', { class: 'muted', text: 'no WOs yet' }));
+  const all = typeof st.total === 'number' ? st.total : Object.values(c).reduce((a, b) => a + (Number(b) || 0), 0);
+  if (counts.firstChild) counts.appendChild(h('span', { id: 'allCount', class: 'muted', text: `${all} in all` }));
+  else counts.appendChild(h('span', { class: 'muted', text: 'no WOs yet' }));
+
+  // Pause/resume claiming (every lane): shown when the server says whether it is paused.
+  const pb = /** @type {HTMLButtonElement} */ ($('pauseBtn'));
+  pb.hidden = !paused;
+  const anyPaused = !!(paused?.all || paused?.lanes?.length);
+  pb.textContent = anyPaused ? 'Resume claiming' : 'Pause claiming';
+  pb.dataset.pause = anyPaused ? 'resume' : 'pause';
+  pb.title = anyPaused ? 'claim new WOs again (every lane)' : 'stop claiming new WOs (queued and running ones go on)';
+}
+
+/** POST /api/pause or /api/resume (every lane), then show the new state. */
+async function togglePause() {
+  const pb = /** @type {HTMLButtonElement} */ ($('pauseBtn'));
+  const what = pb.dataset.pause === 'resume' ? 'resume' : 'pause';
+  pb.disabled = true;
+  try {
+    await api(`/api/${what}`, { method: 'POST', body: {} });
+    banner('', 'action');
+    announce(what === 'pause' ? 'claiming paused' : 'claiming resumed');
+  } catch (e) {
+    banner(`${what === 'pause' ? 'Pause' : 'Resume'}: ${e instanceof Error ? e.message : String(e)}`, 'action');
+  } finally {
+    pb.disabled = false;
+    await loadStatus();
+  }
 }
 
 function renderHeld() {
@@ -412,57 +646,94 @@ function fText() {
 function renderLanes() {
   const sel = fLane();
   const cur = sel.value;
-  const lanes = [...new Set(state.wos.map((w) => w.lane).filter((l) => !!l))].sort();
+  const lanes = [...state.lanes].sort();
+  if (cur && !lanes.includes(cur)) lanes.push(cur);
+  const have = [...sel.options].map((o) => o.value).slice(1);
+  if (have.join('\n') === lanes.join('\n')) return;
   clear(sel).appendChild(h('option', { value: '', text: 'all lanes' }));
-  for (const l of lanes) sel.appendChild(h('option', { value: l ?? '', text: l ?? '' }));
-  sel.value = cur && lanes.includes(cur) ? cur : '';
+  for (const l of lanes) sel.appendChild(h('option', { value: l, text: l }));
+  sel.value = cur;
 }
 
+/** @type {Map<string, { w: Wo|null, sel: boolean, tr: HTMLElement }>} one row element per shown WO, kept while it is shown */
+const rowCache = new Map();
+/** (Re)fill a row's cells. @param {HTMLElement} tr @param {Wo} w */
+function fillRow(tr, w) {
+  const received = receivedOf(w);
+  tr.className = `wo${w.wo_id === state.selected ? ' sel' : ''}`;
+  tr.setAttribute('aria-label', `${w.wo_id} ${w.status}`);
+  clear(tr).append(
+    h('td', { class: 'mono' }, w.wo_id),
+    h('td', null, short(w.title, 100),
+      w.error ? h('div', { class: 'err sub', text: `${w.error.code}: ${short(w.error.message, 140)}` }) : null),
+    h('td', { class: 'wide', text: w.lane ?? '' }),
+    h('td', { class: 'wide', text: w.type ?? '' }),
+    h('td', null, statusEl(w.status),
+      w.rolled_back ? h('div', { class: 'muted sub', text: 'rolled back' }) : null,
+      w.given_up ? h('div', { class: 'muted sub', text: 'given up' }) : null,
+      w.dry_run ? h('div', { class: 'muted sub', text: 'dry run' }) : null),
+    h('td', { class: 'wide' }, progress(w)),
+    h('td', { class: 'wide muted when', title: received, text: ago(received) }),
+  );
+}
+/** Rows are not rebuilt on a timer: their "received … ago" is kept current here. */
+function renderAges() {
+  for (const td of document.querySelectorAll('#rows td.when')) if (td instanceof HTMLElement) td.textContent = ago(td.title);
+}
+
+/** Bring the table in line with the loaded rows: unchanged rows stay as they are, a changed one is refilled in place. */
 function renderList() {
-  const fs = fStatus().value;
-  const fl = fLane().value;
-  const ft = fText().value.trim().toLowerCase();
-  const rows = state.wos.filter((w) => {
-    if (fs && w.status !== fs) return false;
-    if (fl && w.lane !== fl) return false;
-    if (ft) {
-      const hay = [w.wo_id, w.title, w.lane, w.type, w.status, w.owner, w.error?.message].join(' ').toLowerCase();
-      if (!hay.includes(ft)) return false;
-    }
-    return true;
-  });
-  // Re-rendering replaces the rows: the focused one gets its focus back.
   const focused = document.activeElement instanceof HTMLElement && document.activeElement.matches('tr.wo') ? document.activeElement.dataset.id : null;
-  const tb = clear($('rows'));
-  for (const w of rows) {
-    const received = w.times?.received;
-    tb.appendChild(
-      h('tr', {
-          class: `wo${w.wo_id === state.selected ? ' sel' : ''}`, 'data-id': w.wo_id, tabindex: 0,
-          'aria-label': `${w.wo_id} ${w.status}`, onclick: () => openWo(w.wo_id),
-        },
-        h('td', { class: 'mono' }, w.wo_id),
-        h('td', null, short(w.title, 100),
-          w.error ? h('div', { class: 'err sub', text: `${w.error.code}: ${short(w.error.message, 140)}` }) : null),
-        h('td', { class: 'wide', text: w.lane ?? '' }),
-        h('td', { class: 'wide', text: w.type ?? '' }),
-        h('td', null, statusEl(w.status),
-          w.rolled_back ? h('div', { class: 'muted sub', text: 'rolled back' }) : null,
-          w.given_up ? h('div', { class: 'muted sub', text: 'given up' }) : null,
-          w.dry_run ? h('div', { class: 'muted sub', text: 'dry run' }) : null),
-        h('td', { class: 'wide' }, progress(w)),
-        h('td', { class: 'wide muted', title: received ?? '', text: ago(received) }),
-      ),
-    );
+  const tb = $('rows');
+  for (const el of [...tb.children]) if (!(el instanceof HTMLElement && el.matches('tr.wo'))) el.remove();
+  const shown = new Set();
+  let i = 0;
+  for (const w of state.wos) {
+    if (shown.has(w.wo_id)) continue;
+    shown.add(w.wo_id);
+    let c = rowCache.get(w.wo_id);
+    if (!c) {
+      const id = w.wo_id;
+      c = { w: null, sel: false, tr: h('tr', { 'data-id': id, tabindex: 0, onclick: () => openWo(id) }) };
+      rowCache.set(id, c);
+    }
+    // An update replaces the row's object: only changed rows are refilled.
+    const sel = w.wo_id === state.selected;
+    if (c.w !== w || c.sel !== sel) {
+      fillRow(c.tr, w);
+      c.w = w;
+      c.sel = sel;
+    }
+    const at = tb.children[i];
+    if (at !== c.tr) tb.insertBefore(c.tr, at ?? null);
+    i++;
   }
-  $('shown').textContent = `${rows.length} of ${state.wos.length}`;
-  if (!rows.length) tb.appendChild(h('tr', null, h('td', { colspan: 7, class: 'muted', text: state.wos.length ? 'nothing matches the filters' : 'no WOs yet' })));
-  if (focused) rowOf(focused)?.focus();
+  for (const [id, c] of rowCache) {
+    if (shown.has(id)) continue;
+    c.tr.remove();
+    rowCache.delete(id);
+  }
+  if (!state.wos.length) {
+    const f = filters();
+    tb.appendChild(h('tr', null, h('td', { colspan: 7, class: 'muted', text: f.status || f.lane || f.q ? 'nothing matches the filters' : 'no WOs yet' })));
+  }
+  renderShown();
+  renderMore();
+  if (focused && document.activeElement !== rowOf(focused)) rowOf(focused)?.focus();
+}
+function renderShown() {
+  $('shown').textContent = `${state.wos.length} of ${Math.max(state.total, state.wos.length)}`;
+}
+/** The "Load more" button: shown while the server has another page. */
+function renderMore() {
+  const b = /** @type {HTMLButtonElement} */ ($('more'));
+  b.hidden = !state.next;
+  b.disabled = state.more;
+  b.textContent = state.more ? 'Loading…' : `Load ${PAGE} more`;
 }
 /** @param {string} id @returns {HTMLElement|null} */
 function rowOf(id) {
-  for (const tr of document.querySelectorAll('#rows tr.wo')) if (tr instanceof HTMLElement && tr.dataset.id === id) return tr;
-  return null;
+  return rowCache.get(id)?.tr ?? null;
 }
 
 /** @param {WoEvent} ev */
@@ -647,14 +918,6 @@ function renderDrawer() {
   body.scrollTop = scroll;
 }
 
-function render() {
-  renderHeader();
-  renderHeld();
-  renderLanes();
-  renderList();
-  renderDrawer();
-}
-
 // ---------------------------------------------------------------------------------------------- navigation
 
 /** The fragment for the current view: the token (kept) and the open WO. @param {string|null} id */
@@ -676,7 +939,7 @@ function openWo(id) {
   renderList();
   renderDrawer();
   $('drawerTitle').focus();
-  void refresh();
+  void loadDetail();
 }
 function closeWo() {
   if (!state.selected) return;
@@ -729,9 +992,23 @@ function onHash() {
 
 function start() {
   for (const s of STATUSES) fStatus().appendChild(h('option', { value: s, text: s }));
-  fStatus().addEventListener('change', renderList);
-  fLane().addEventListener('change', renderList);
-  fText().addEventListener('input', renderList);
+  fStatus().addEventListener('change', () => void loadFirst());
+  fLane().addEventListener('change', () => void loadFirst());
+  fText().addEventListener('input', () => {
+    clearTimeout(timers.text);
+    timers.text = setTimeout(() => {
+      delete timers.text;
+      void loadFirst();
+    }, 250);
+  });
+  $('more').addEventListener('click', () => void loadMore());
+  $('pauseBtn').addEventListener('click', () => void togglePause());
+  // Scrolling to the end of the list loads the next page.
+  if ('IntersectionObserver' in window) {
+    new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && state.next) void loadMore();
+    }, { rootMargin: '200px' }).observe($('more'));
+  }
   document.addEventListener('keydown', onKey);
   window.addEventListener('hashchange', onHash);
   $('drawerClose').addEventListener('click', closeWo);
@@ -747,9 +1024,16 @@ function start() {
   }
   const deep = first.get('wo');
   if (deep) openWo(deep);
-  void refresh().then(connect);
+  // The stream first: its `ready` loads page 1 (so no write falls between the page and the stream).
+  connect();
+  void loadStatus();
+  void loadHeld();
+  setTimeout(() => {
+    if (!readyOnce) void loadFirst();
+  }, 3000);
   setInterval(() => {
-    if (!state.live) schedule();
+    if (!state.live) void refreshAll();
+    renderAges();
   }, 30000);
 }
 
