@@ -78,15 +78,23 @@ async function pending(L: Layout): Promise<{ inbox: number; processing: number }
   return { inbox, processing };
 }
 
+/** Why: a lane whose breaker tripped holds every WO; the operator must see which, since when and why. */
+async function openBreakers(L: Layout): Promise<{ lane: string; since: string; failures: number; window_s: number }[]> {
+  const { parseBreakerState } = await import('../policy/brakes.js');
+  const state = parseBreakerState(await readJson(path.join(L.run, 'breaker.json')).catch(() => undefined));
+  return Object.entries(state.lanes).flatMap(([lane, b]) => (b.open ? [{ lane, ...b.open }] : []));
+}
+
 /** Build the whole status report: counts and the most recent WOs from the record index (the daemon passes its own). */
 export async function buildStatus(root: string, opts: { limit?: number; index?: WoIndex } = {}) {
   const L = layout(root);
-  const [daemon, guardrail, files, ignored, pause] = await Promise.all([
+  const [daemon, guardrail, files, ignored, pause, breakers] = await Promise.all([
     daemonState(L),
     import('../guardrail/index.js').then((g) => g.readHealth(L.root)).catch(() => undefined),
     pending(L),
     ignoredLanes(L),
     readPause(L),
+    openBreakers(L),
   ]);
   const own = opts.index === undefined;
   const { index, source } = opts.index ? { index: opts.index, source: 'index' as const } : await import('./listing.js').then((m) => m.readIndex(L, daemon.running));
@@ -102,6 +110,8 @@ export async function buildStatus(root: string, opts: { limit?: number; index?: 
   return {
     daemon,
     guardrail: guardrail ?? { healthy: null, checked_at: null, note: 'the guardrail has not run on this root yet' },
+    /** Lanes whose breaker is open (g/run/breaker.json): every WO there is held until `wo resume --lane L`. */
+    breakers,
     /** Claiming paused by an operator (wo pause; g/run/paused.json), whether or not the daemon runs. */
     paused: { ...pauseView(pause.state), ...(pause.state.last ? { last: pause.state.last } : {}), ...(pause.problem ? { problem: pause.problem } : {}) },
     counts,

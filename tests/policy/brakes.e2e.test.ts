@@ -57,6 +57,10 @@ describe('brakes through the real daemon', () => {
     }
     await waitFor(() => JSON.parse(fs.readFileSync(path.join(root, 'g/run/breaker.json'), 'utf8')).lanes?.CLC?.open, { ...WAIT, what: 'breaker.json open for CLC' });
     const reason = 'breaker open for lane CLC: 2 failures in 600 s (policy.breaker); `wo resume --lane CLC` closes it';
+    // The open breaker is in `wo status` (JSON and words), for /api/status and the dashboard too.
+    const st = runCli(['status', '--json'], { root });
+    expect(JSON.parse(st.stdout).breakers).toEqual([expect.objectContaining({ lane: 'CLC', failures: 2, window_s: 600 })]);
+    expect(runCli(['status'], { root, env: { NO_COLOR: '1' } }).stdout).toMatch(/breaker\s+lane CLC open since .*wo resume --lane CLC/);
 
     dropComplete(root, 'CLC', 'BR-OK1.json', execWo('BR-OK1', 'true'));
     const held = await statusOf(root, 'BR-OK1', 'awaiting_approval');

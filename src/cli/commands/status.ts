@@ -50,6 +50,7 @@ export function renderStatus(r: Report): string {
     const who = p.last ? ` (since ${p.last.ts}, uid ${p.last.by.uid} via ${p.last.by.channel}${p.last.reason ? `: ${printable(p.last.reason)}` : ''})` : '';
     lines.push(`${paint('paused', 'yellow')}   claiming for ${what}${who}; new WOs wait in the inbox — wo resume${p.all ? '' : ' --lane L'} to claim again`);
   }
+  for (const b of r.breakers ?? []) lines.push(`${paint('breaker', 'red')}  lane ${printable(b.lane)} open since ${b.since} (${b.failures} failures within ${b.window_s} s): its WOs are held — wo resume --lane ${printable(b.lane)} resets it`);
   if (p.problem) lines.push(`${paint('paused?', 'red')}  ${printable(p.problem)}: claiming is not paused`);
   const g = r.guardrail;
   const gState = g.healthy === null ? `${paint('unknown', 'gray')}${g.note ? ` (${g.note})` : ''}` : g.healthy ? paint('healthy', 'green') : paint(`drift (${g.drift?.length ?? 0})`, 'red');

@@ -27,7 +27,7 @@
  * @typedef {{ kind: string, path: string, why?: string }} Drift
  * @typedef {{ healthy?: boolean|null, checked_at?: string|null, protected?: number, drift?: Drift[], note?: string }} Guardrail
  * @typedef {{ running?: boolean, pid?: number|null, started_at?: string|null, root?: string, paused?: string|null }} DaemonInfo
- * @typedef {{ daemon?: DaemonInfo, guardrail?: Guardrail, counts?: Record<string, number>, total?: number, paused?: { all: boolean, lanes: string[] }, release?: { current: string, running: string | null } | null, upgrade?: { in_progress?: boolean, step?: string, candidate?: string | null } | null }} Status
+ * @typedef {{ daemon?: DaemonInfo, guardrail?: Guardrail, counts?: Record<string, number>, total?: number, paused?: { all: boolean, lanes: string[] }, breakers?: { lane: string, since: string, failures: number, window_s: number }[], release?: { current: string, running: string | null } | null, upgrade?: { in_progress?: boolean, step?: string, candidate?: string | null } | null }} Status
  * @typedef {{ ts?: string, event?: string, wo_id?: string, ok?: boolean, lane?: string, [k: string]: unknown }} WoEvent
  * @typedef {'approve'|'reject'|'retry'|'cancel'|'rollback'} Action
  */
@@ -565,7 +565,9 @@ function renderHeader() {
 
   const pp = $('paused');
   const paused = st.paused;
-  const words = paused?.all ? 'paused: all lanes' : paused?.lanes?.length ? `paused: ${paused.lanes.join(', ')}` : d.paused ? `claiming paused: ${d.paused}` : '';
+  const open = (st.breakers ?? []).map((b) => b.lane);
+  const pausedWords = paused?.all ? 'paused: all lanes' : paused?.lanes?.length ? `paused: ${paused.lanes.join(', ')}` : d.paused ? `claiming paused: ${d.paused}` : '';
+  const words = [pausedWords, open.length ? `breaker open: ${open.join(', ')} (held until wo resume --lane)` : ''].filter(Boolean).join(' · ');
   pp.hidden = !words;
   pp.textContent = words;
   pp.title = words ? 'no new WOs are claimed (wo resume restarts claiming)' : '';
