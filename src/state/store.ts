@@ -60,6 +60,33 @@ export interface StoreListener {
   foreign?(name: string, why: string): void;
 }
 
+/** The async and the sync reader judge a file at a record's path by one rule: these three steps. */
+function openProblem(err: unknown): Inspected | string {
+  const code = errCode(err);
+  if (code === 'ENOENT') return { kind: 'absent' };
+  if (code === 'ELOOP' || code === 'EMLINK') return 'is a symbolic link (never followed in the state folder)';
+  return `cannot be opened (${code})`;
+}
+
+function statProblem(st: fs.Stats): string | undefined {
+  if (st.isDirectory()) return 'is a folder';
+  if (!st.isFile()) return 'is not a regular file';
+  if (st.size === 0) return 'is empty (0 bytes)';
+  if (st.size > MAX_RECORD_BYTES) return `is ${st.size} bytes, over the ${MAX_RECORD_BYTES} a record can be`;
+  return undefined;
+}
+
+function judgeText(text: string, id: string, foreign: (why: string) => Inspected): Inspected {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return err instanceof SyntaxError ? foreign(`is not JSON (${oneLine(err.message)})`) : foreign(`cannot be read (${errCode(err)})`);
+  }
+  const why = recordProblem(value, id);
+  return why === undefined ? { kind: 'ok', record: value as WoRecord } : foreign(why);
+}
+
 export class StateStore {
   /** Set by the daemon: keeps the index right behind the records (record first; the index may lag, never lead). */
   listener: StoreListener | null = null;
@@ -111,25 +138,13 @@ export class StateStore {
     try {
       fh = await fsp.open(path.join(this.dir, name), OPEN_FLAGS);
     } catch (err) {
-      const code = errCode(err);
-      if (code === 'ENOENT') return { kind: 'absent' };
-      if (code === 'ELOOP' || code === 'EMLINK') return foreign('is a symbolic link (never followed in the state folder)');
-      return foreign(`cannot be opened (${code})`);
+      const p = openProblem(err);
+      return typeof p === 'string' ? foreign(p) : p;
     }
     try {
-      const st = await fh.stat();
-      if (st.isDirectory()) return foreign('is a folder');
-      if (!st.isFile()) return foreign('is not a regular file');
-      if (st.size === 0) return foreign('is empty (0 bytes)');
-      if (st.size > MAX_RECORD_BYTES) return foreign(`is ${st.size} bytes, over the ${MAX_RECORD_BYTES} a record can be`);
-      let value: unknown;
-      try {
-        value = JSON.parse(await fh.readFile('utf8'));
-      } catch (err) {
-        return err instanceof SyntaxError ? foreign(`is not JSON (${oneLine(err.message)})`) : foreign(`cannot be read (${errCode(err)})`);
-      }
-      const why = recordProblem(value, id);
-      return why === undefined ? { kind: 'ok', record: value as WoRecord } : foreign(why);
+      const bad = statProblem(await fh.stat());
+      if (bad) return foreign(bad);
+      return judgeText(await fh.readFile('utf8'), id, foreign);
     } catch (err) {
       return foreign(`cannot be read (${errCode(err)})`);
     } finally {
@@ -192,17 +207,13 @@ export class StateStore {
     try {
       fd = fs.openSync(path.join(this.dir, name), OPEN_FLAGS);
     } catch (err) {
-      const code = errCode(err);
-      if (code === 'ENOENT') return { kind: 'absent' };
-      if (code === 'ELOOP' || code === 'EMLINK') return foreign('is a symbolic link (never followed in the state folder)');
-      return foreign(`cannot be opened (${code})`);
+      const p = openProblem(err);
+      return typeof p === 'string' ? foreign(p) : p;
     }
     try {
       const st = fs.fstatSync(fd);
-      if (st.isDirectory()) return foreign('is a folder');
-      if (!st.isFile()) return foreign('is not a regular file');
-      if (st.size === 0) return foreign('is empty (0 bytes)');
-      if (st.size > MAX_RECORD_BYTES) return foreign(`is ${st.size} bytes, over the ${MAX_RECORD_BYTES} a record can be`);
+      const bad = statProblem(st);
+      if (bad) return foreign(bad);
       const buf = Buffer.allocUnsafe(st.size);
       let got = 0;
       while (got < st.size) {
@@ -210,14 +221,7 @@ export class StateStore {
         if (n <= 0) break;
         got += n;
       }
-      let value: unknown;
-      try {
-        value = JSON.parse(buf.subarray(0, got).toString('utf8'));
-      } catch (err) {
-        return err instanceof SyntaxError ? foreign(`is not JSON (${oneLine(err.message)})`) : foreign(`cannot be read (${errCode(err)})`);
-      }
-      const why = recordProblem(value, id);
-      return why === undefined ? { kind: 'ok', record: value as WoRecord } : foreign(why);
+      return judgeText(buf.subarray(0, got).toString('utf8'), id, foreign);
     } catch (err) {
       return foreign(`cannot be read (${errCode(err)})`);
     } finally {

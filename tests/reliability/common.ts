@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { readRecord, startDaemon, type DaemonHandle } from '../helpers.js';
+import { readRecord, startDaemon, waitFor, type DaemonHandle } from '../helpers.js';
 
 /** `WO_RELIABILITY=full` runs the big sizes (npm run test:reliability); the default is the quick suite. */
 export const FULL = process.env.WO_RELIABILITY === 'full';
@@ -12,6 +12,14 @@ export const size = (quick: number, full: number) => (FULL ? full : quick);
 export const T = (quickMs: number, fullMs: number) => size(quickMs, fullMs);
 
 /** auto: the storm's command WOs (mkdir runs/<id>.$$) run without approval. */
+/** Why: hostile WOs end rejected, failed or succeeded; wait for the record to leave queued/running and return it. */
+export async function settledRecord(root: string, id: string, timeout = T(60_000, 300_000)): Promise<Record<string, any>> {
+  return (await waitFor(() => {
+    const x = readRecord(root, id);
+    return x && !['queued', 'running', 'pending_approval'].includes(x.status) ? x : undefined;
+  }, { timeout, what: `${id} settled` }))!;
+}
+
 export const CONFIG = 'http:\n  enabled: false\nconcurrency: 4\nintake:\n  rescan_s: 2\npolicy:\n  autonomy: auto\n';
 
 /** A small seeded PRNG (mulberry32) so a failing storm can be replayed with its seed. */

@@ -8,18 +8,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readRecord, tempRoot, waitFor } from '../helpers.js';
-import { CONFIG, daemonPool, dropAtomic, T } from './common.js';
+import { tempRoot } from '../helpers.js';
+import { CONFIG, daemonPool, dropAtomic, settledRecord, T } from './common.js';
 
 const pool = daemonPool();
 afterEach(() => pool.cleanup());
 
-async function settled(root: string, id: string): Promise<Record<string, any>> {
-  return (await waitFor(() => {
-    const x = readRecord(root, id);
-    return x && !['queued', 'running', 'pending_approval'].includes(x.status) ? x : undefined;
-  }, { timeout: T(60_000, 300_000), what: `${id} settled` }))!;
-}
+const settled = (root: string, id: string) => settledRecord(root, id);
 
 const write = (id: string, p: string) => JSON.stringify({ wo_id: id, title: id, type: 'apply_patch', files: [{ path: p, content: `${id}\n` }] });
 
