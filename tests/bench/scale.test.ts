@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '../helpers.js';
 
 const MAIN = path.resolve('dist/bench/main.js');
@@ -10,6 +10,7 @@ const MAIN = path.resolve('dist/bench/main.js');
 describe('npm run bench: the scale section', () => {
   it('runs at 500 records with a burst of 40 and writes every figure with its target (no time asserted)', () => {
     const out = tempDir('wo-bench-scale-test-');
+    onTestFinished(() => fs.rmSync(out, { recursive: true, force: true }));
     const r = spawnSync(process.execPath, [MAIN, '--only', 'scale', '--scale-records', '500', '--scale-burst', '40', '--json', '--report-dir', out], { encoding: 'utf8', timeout: 280_000, env: { ...process.env, WO_NOTIFY_DESKTOP: '0' } });
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { scale: Record<string, any>; rows: { metric: string; goal: string; pass: boolean | null }[] };
