@@ -23,7 +23,7 @@ describe('npm run bench: the scale section', () => {
     expect(s.start.ready_ms.length).toBeGreaterThan(0);
     expect(typeof s.start.first_ready_ms).toBe('number');
     for (const k of ['after_start', 'after_refreshes']) expect(s.rss_mb[k]).toBeGreaterThan(0);
-    for (const k of ['first_page', 'deep_page']) for (const q of ['p50_ms', 'p99_ms']) expect(typeof s.api[k][q]).toBe('number');
+    for (const k of ['first_page', 'first_page_items', 'deep_page']) for (const q of ['p50_ms', 'p99_ms']) expect(typeof s.api[k][q]).toBe('number');
     expect(s.api.deep_page.depth).toBeGreaterThanOrEqual(250);
     expect(s.cli.wo_status.exit).toBe(0);
     expect(s.cli.wo_ls_failed.exit).toBe(0);
