@@ -7,18 +7,23 @@
  *   --n N     burst size (default 10000, quick 500)
  * The burst runs twice: tuned (concurrency 8) and with the default config (concurrency 2, io_concurrency 16)
  * on a 2,000-WO burst (quick and full alike), each beside the peer.
+ * The scale section (src/bench/scale.ts): 1,000,000 synthesised records (quick 20,000) and a real burst of
+ * 10,000 on top (quick 2,000), HTTP on, measured against issue 10's targets.
+ *   --scale-records N / --scale-burst N   its sizes;  --only scale   run that section alone
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { scale, type ScaleRow } from './scale.js';
 import { DIST, REPO, CLI, benchRoot, childEnv, contentOf, cpuTicks, dropComplete, pct, rssBytes, sleep, startDaemon, TelemetryTail, tempDir, until, woYaml, type Ev } from './util.js';
 
 const args = process.argv.slice(2);
-const KNOWN = new Set(['--quick', '--json', '--n', '--help', '-h']);
-const unknown = args.filter((a, i) => a.startsWith('-') && !KNOWN.has(a) && args[i - 1] !== '--n');
+const KNOWN = new Set(['--quick', '--json', '--n', '--help', '-h', '--scale-records', '--scale-burst', '--only', '--report-dir']);
+const VALUED = new Set(['--n', '--scale-records', '--scale-burst', '--only', '--report-dir']);
+const unknown = args.filter((a, i) => a.startsWith('-') && !KNOWN.has(a) && !VALUED.has(args[i - 1] ?? ''));
 if (args.includes('--help') || args.includes('-h') || unknown.length) {
-  process.stdout.write(`usage: npm run bench -- [--quick] [--json] [--n N]\n  --quick   a smoke run: 500 WOs, 10 s idle (a few minutes)\n  --json    print only the JSON report\n  --n N     burst size (default 10000; quick 500)\nWrites g/reports/bench-<ts>.json. The full run takes about 5 minutes.\n`);
+  process.stdout.write(`usage: npm run bench -- [--quick] [--json] [--n N]\n  --quick   a smoke run: 500 WOs, 10 s idle (a few minutes)\n  --json    print only the JSON report\n  --n N     burst size (default 10000; quick 500)\n  --scale-records N  records synthesised for the scale section (default 1000000; quick 20000)\n  --scale-burst N    the scale section's burst (default 10000; quick 2000)\n  --only scale       run only the scale section\n  --report-dir D     write the report there (default g/reports/ of the checkout)\nWrites g/reports/bench-<ts>.json. The full run takes about 5 minutes.\n`);
   if (unknown.length) process.stderr.write(`bench: unknown option ${unknown.join(' ')}\n`);
   process.exit(unknown.length ? 2 : 0);
 }
@@ -26,6 +31,19 @@ const QUICK = args.includes('--quick');
 const JSON_ONLY = args.includes('--json');
 const nArg = args.indexOf('--n');
 const N = nArg >= 0 ? Number(args[nArg + 1]) : QUICK ? 500 : 10_000;
+const valueOf = (flag: string): string | undefined => { const i = args.indexOf(flag); return i >= 0 ? args[i + 1] : undefined; };
+const ONLY = valueOf('--only');
+if (ONLY !== undefined && ONLY !== 'scale') {
+  process.stderr.write(`bench: --only takes "scale", got ${JSON.stringify(ONLY)}\n`);
+  process.exit(2);
+}
+const SCALE = {
+  records: Number(valueOf('--scale-records') ?? (QUICK ? 20_000 : 1_000_000)),
+  burst: Number(valueOf('--scale-burst') ?? (QUICK ? 2000 : 10_000)),
+};
+const REPORT_DIR = valueOf('--report-dir') ?? path.join(REPO, 'g', 'reports');
+const CHROMIUM = '/usr/bin/chromium';
+for (const [k, v] of Object.entries(SCALE)) if (!Number.isInteger(v) || v < 1) { process.stderr.write(`bench: --scale-${k} must be a positive integer\n`); process.exit(2); }
 const SIZES = {
   latency: QUICK ? 100 : 300,
   peer: QUICK ? 60 : 300,
@@ -324,6 +342,7 @@ async function main(): Promise<void> {
   say(`- start→ready and idle (${SIZES.archived} archived, ${SIZES.idleS} s)`); const idl = await idle(SIZES.archived, SIZES.idleS, SIZES.restarts, SIZES.settleS);
   say('- guardrail detection'); const gr = await guardrail(SIZES.guardTrials);
   say(`- check-history on ${SIZES.commits} commits`); const hi = await history(SIZES.commits);
+  say(`- scale: ${SCALE.records} records + a burst of ${SCALE.burst}`); const sc = await runScale();
 
   const vsPeer = b1.wo_per_s / pr.wo_per_s;
   const defVsPeer = b0.wo_per_s / pr.wo_per_s;
@@ -343,6 +362,7 @@ async function main(): Promise<void> {
     { metric: 'guardrail detect (ms, max)', ours: gr.max_ms, goal: '≤ 100', ref: '', ratio: '', pass: gr.max_ms <= 100 },
     { metric: 'check-history fn (ms)', ours: hi.fn_ms, goal: '≤ 1000', ref: '', ratio: '', pass: hi.fn_ms <= 1000 && hi.verdict === 'vanished' },
     { metric: 'check-history CLI (ms)', ours: hi.cli_ms, goal: '≤ 1000', ref: '', ratio: '', pass: hi.cli_ms <= 1000 && hi.cli_exit === 1 },
+    ...sc.rows,
   ];
   const strip = <T extends { root?: string }>(x: T) => { const { root: _r, ...rest } = x; return rest; };
   const report = {
@@ -361,20 +381,50 @@ async function main(): Promise<void> {
     idle: idl,
     guardrail: gr,
     history: hi,
+    scale: sc.report,
     rows,
     passed: rows.every((r) => r.pass !== false),
   };
+  write(started, report, rows, [b1.root, sc.root]);
+}
+
+/** The scale section with this run's sizes. */
+function runScale(): ReturnType<typeof scale> {
+  return scale({
+    records: SCALE.records,
+    burst: SCALE.burst,
+    refreshes: 100,
+    apiSamples: QUICK ? 100 : 300,
+    cliRuns: QUICK ? 3 : 5,
+    restarts: 3,
+    renders: 3,
+    chromium: CHROMIUM,
+    say,
+  });
+}
+
+/** Writes the report to REPORT_DIR and each bench root's g/reports/, then prints the table (or the JSON). */
+function write(started: Date, report: Record<string, unknown>, rows: (Row | ScaleRow)[], roots: string[]): void {
   const name = `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`;
   const text = JSON.stringify(report, null, 2) + '\n';
-  for (const dir of [path.join(REPO, 'g', 'reports'), path.join(b1.root, 'g', 'reports')]) {
+  for (const dir of [REPORT_DIR, ...roots.map((r) => path.join(r, 'g', 'reports'))]) {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, name), text);
   }
   if (JSON_ONLY) process.stdout.write(text);
   else {
     process.stdout.write(table(rows) + '\n');
-    process.stdout.write(`report: ${path.join(REPO, 'g', 'reports', name)}\n`);
+    process.stdout.write(`report: ${path.join(REPORT_DIR, name)}\n`);
   }
 }
 
-await main();
+/** `--only scale`: the scale section alone (its own report, same shape: scale + rows + passed). */
+async function mainScale(): Promise<void> {
+  const started = new Date();
+  say(`wo bench, scale only: ${SCALE.records} records + a burst of ${SCALE.burst}, ${os.cpus().length} cpus, node ${process.version}`);
+  const sc = await runScale();
+  const report = { kind: 'bench', ts: started.toISOString(), mode: 'scale', machine: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` }, scale: sc.report, rows: sc.rows, passed: sc.rows.every((r) => r.pass !== false) };
+  write(started, report, sc.rows, [sc.root]);
+}
+
+await (ONLY === 'scale' ? mainScale() : main());

@@ -55,7 +55,7 @@ process.on('exit', () => {
 });
 
 /** Spawn `wo daemon --root` and wait for g/run/daemon.json to say ready with its pid. */
-export async function startDaemon(root: string, extraArgs: string[] = []): Promise<Daemon> {
+export async function startDaemon(root: string, extraArgs: string[] = [], timeoutMs = 30_000): Promise<Daemon> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [...extraArgs, CLI, 'daemon', '--root', root], { env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
@@ -71,7 +71,7 @@ export async function startDaemon(root: string, extraArgs: string[] = []): Promi
     } catch {
       return false;
     }
-  }, 30_000, 'daemon ready', 2);
+  }, timeoutMs, 'daemon ready', 2);
   const readyMs = performance.now() - t0;
   return {
     child,
