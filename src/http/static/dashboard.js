@@ -453,8 +453,10 @@ function connect() {
     renderEvents();
     if (backlog) return;
     announce(eventText(ev));
-    // Pruned records leave the index (no per-WO update says so); a server without the feed needs the reload.
-    if (!state.feed || ev.event === 'retention_pruned') {
+    // Pruned records leave the index (no per-WO update says so; a pass that removed no record changes no row); a
+    // server without the feed needs the reload.
+    const pruned = ev.event === 'retention_pruned' && Number((/** @type {{ record?: number }} */ (ev.counts ?? {})).record ?? 0) > 0;
+    if (!state.feed || pruned) {
       soon('page', loadFirst);
       statusSoon();
       if (state.selected && ev.wo_id === state.selected) soon('detail', loadDetail);
