@@ -91,6 +91,8 @@ export class WoIndex {
   /** Rows written by the daemon while a rebuild reads the records: applied over what it read. */
   private during: Map<string, IndexRow | null> | null = null;
   private readonly upsertStmt: Database.Statement;
+  /** Prepared once per SQL text: preparing on every record write cost more than the write itself. */
+  private readonly stmts = new Map<string, Database.Statement>();
 
   private constructor(
     readonly db: Database.Database,
@@ -160,6 +162,15 @@ export class WoIndex {
       }
     }
     return null;
+  }
+
+  private sql(text: string): Database.Statement {
+    let st = this.stmts.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.stmts.set(text, st);
+    }
+    return st;
   }
 
   private static openDb(file: string, readonly: boolean): Database.Database {
@@ -254,7 +265,7 @@ export class WoIndex {
       foreign: (name, why) => {
         if (this.broken) return;
         try {
-          this.db.prepare('INSERT OR REPLACE INTO unreadable (file, why) VALUES (?, ?)').run(name, why);
+          this.sql('INSERT OR REPLACE INTO unreadable (file, why) VALUES (?, ?)').run(name, why);
         } catch (err) {
           this.fail(err);
         }
@@ -277,7 +288,7 @@ export class WoIndex {
       this.db.transaction(() => {
         if (row) {
           this.put(row);
-          this.db.prepare('DELETE FROM unreadable WHERE file = ?').run(`${id}.json`);
+          this.sql('DELETE FROM unreadable WHERE file = ?').run(`${id}.json`);
         } else this.del(id);
       })();
     } catch (err) {
@@ -289,18 +300,18 @@ export class WoIndex {
 
   /** Upsert a row and keep the counts (one transaction with the caller). */
   private put(row: IndexRow): void {
-    const old = this.db.prepare('SELECT status FROM wos WHERE wo_id = ?').get(row.wo_id) as { status: string } | undefined;
+    const old = this.sql('SELECT status FROM wos WHERE wo_id = ?').get(row.wo_id) as { status: string } | undefined;
     this.upsertStmt.run(row);
     if (old?.status === row.status) return;
-    if (old) this.db.prepare('UPDATE counts SET n = n - 1 WHERE status = ?').run(old.status);
-    this.db.prepare('INSERT INTO counts (status, n) VALUES (?, 1) ON CONFLICT(status) DO UPDATE SET n = n + 1').run(row.status);
+    if (old) this.sql('UPDATE counts SET n = n - 1 WHERE status = ?').run(old.status);
+    this.sql('INSERT INTO counts (status, n) VALUES (?, 1) ON CONFLICT(status) DO UPDATE SET n = n + 1').run(row.status);
   }
 
   private del(id: string): void {
-    const old = this.db.prepare('SELECT status FROM wos WHERE wo_id = ?').get(id) as { status: string } | undefined;
+    const old = this.sql('SELECT status FROM wos WHERE wo_id = ?').get(id) as { status: string } | undefined;
     if (!old) return;
-    this.db.prepare('DELETE FROM wos WHERE wo_id = ?').run(id);
-    this.db.prepare('UPDATE counts SET n = n - 1 WHERE status = ?').run(old.status);
+    this.sql('DELETE FROM wos WHERE wo_id = ?').run(id);
+    this.sql('UPDATE counts SET n = n - 1 WHERE status = ?').run(old.status);
   }
 
   /** An index write failed: stop using it for writes, and leave it unmarked so the next start rebuilds it. */
@@ -308,7 +319,7 @@ export class WoIndex {
     this.broken = true;
     this.warn(`the record index could not be updated (${err instanceof Error ? err.message : String(err)}); it is rebuilt at the next start`);
     try {
-      this.db.prepare("DELETE FROM meta WHERE k = 'mark'").run();
+      this.sql("DELETE FROM meta WHERE k = 'mark'").run();
     } catch {
       /* the next start finds it unusable or unmarked either way */
     }
@@ -332,7 +343,7 @@ export class WoIndex {
     if (!cur) return true;
     if (Date.now() - cur.mtimeMs < SETTLE_MS) return false;
     try {
-      this.db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('mark', ?)").run(cur.mark);
+      this.sql("INSERT OR REPLACE INTO meta (k, v) VALUES ('mark', ?)").run(cur.mark);
     } catch (err) {
       this.fail(err);
     }
@@ -350,7 +361,7 @@ export class WoIndex {
       this.db.exec("CREATE TEMP TABLE IF NOT EXISTS staging (wo_id TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID; DELETE FROM temp.staging; DELETE FROM meta WHERE k IN ('mark', 'built')");
       const unreadable: Unreadable[] = [];
       const names = (await fsp.readdir(store.dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
-      const stage = this.db.prepare('INSERT OR REPLACE INTO temp.staging (wo_id, row) VALUES (?, ?)');
+      const stage = this.sql('INSERT OR REPLACE INTO temp.staging (wo_id, row) VALUES (?, ?)');
       for (let i = 0; i < names.length; i += READ_BATCH) {
         // A chunk at a time, then the event loop runs (the daemon stays responsive while it rebuilds).
         if (i > 0) await new Promise((r) => setImmediate(r));
@@ -371,17 +382,17 @@ export class WoIndex {
         this.db.exec(`INSERT INTO wos (${COLS.join(',')}) SELECT ${COLS.map((c) => `json_extract(row, '$.${c}')`).join(',')} FROM temp.staging`);
         for (const [id, row] of during) {
           if (row) this.upsertStmt.run(row);
-          else this.db.prepare('DELETE FROM wos WHERE wo_id = ?').run(id);
+          else this.sql('DELETE FROM wos WHERE wo_id = ?').run(id);
         }
         this.db.exec(INDEXES);
         this.db.exec('INSERT INTO counts (status, n) SELECT status, count(*) FROM wos GROUP BY status; DELETE FROM temp.staging');
-        const insU = this.db.prepare('INSERT OR REPLACE INTO unreadable (file, why) VALUES (?, ?)');
+        const insU = this.sql('INSERT OR REPLACE INTO unreadable (file, why) VALUES (?, ?)');
         for (const u of unreadable) insU.run(u.file, u.why);
-        const meta = this.db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)');
+        const meta = this.sql('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)');
         meta.run('version', SCHEMA_VERSION);
         meta.run('built', '1');
         meta.run('built_at', new Date().toISOString());
-        rows = (this.db.prepare('SELECT count(*) AS n FROM wos').get() as { n: number }).n;
+        rows = (this.sql('SELECT count(*) AS n FROM wos').get() as { n: number }).n;
       })();
       this.broken = false;
       return { rows, unreadable: unreadable.length };
@@ -411,12 +422,12 @@ export class WoIndex {
   /** One page of a listing, newest received first, with the cursor of the next page and the total matching. */
   query(q: WoQuery): Page {
     const { page, total } = buildQuery(q);
-    const rows = this.db.prepare(page.sql).all(...page.params) as { wo_id: string; received: string; summary: string }[];
+    const rows = this.sql(page.sql).all(...page.params) as { wo_id: string; received: string; summary: string }[];
     const more = rows.length > q.limit;
     const shown = more ? rows.slice(0, q.limit) : rows;
     const last = shown[shown.length - 1];
     let n: number;
-    if (total) n = (this.db.prepare(total.sql).get(...total.params) as { n: number }).n;
+    if (total) n = (this.sql(total.sql).get(...total.params) as { n: number }).n;
     else {
       const c = this.counts();
       n = q.statuses?.length ? q.statuses.reduce((a, s) => a + (c[s] ?? 0), 0) : Object.values(c).reduce((a, b) => a + b, 0);
@@ -427,30 +438,30 @@ export class WoIndex {
   /** Counts by status (every status present, 0 when none). */
   counts(): Record<string, number> {
     const out: Record<string, number> = Object.fromEntries(STATUSES.map((s) => [s, 0]));
-    for (const r of this.db.prepare('SELECT status, n FROM counts').all() as { status: string; n: number }[]) if (r.n > 0) out[r.status] = r.n;
+    for (const r of this.sql('SELECT status, n FROM counts').all() as { status: string; n: number }[]) if (r.n > 0) out[r.status] = r.n;
     return out;
   }
 
   /** Why: the dashboard feed tells a WO's previous status with each update (totals move exactly); null: not indexed. */
   statusOf(id: string): string | null {
-    const row = this.db.prepare('SELECT status FROM wos WHERE wo_id = ?').get(id) as { status: string } | undefined;
+    const row = this.sql('SELECT status FROM wos WHERE wo_id = ?').get(id) as { status: string } | undefined;
     return row?.status ?? null;
   }
 
   /** Files in the state folder that are not records, as of the last rebuild. */
   unreadable(): Unreadable[] {
-    return this.db.prepare('SELECT file, why FROM unreadable ORDER BY file').all() as Unreadable[];
+    return this.sql('SELECT file, why FROM unreadable ORDER BY file').all() as Unreadable[];
   }
 
   /** Queued WO ids (of one lane), for `wo cancel --all` with the daemon down. */
   queuedIds(lane?: string): string[] {
-    const rows = lane === undefined ? this.db.prepare("SELECT wo_id FROM wos WHERE status = 'queued'").all() : this.db.prepare("SELECT wo_id FROM wos WHERE status = 'queued' AND lane = ?").all(lane);
+    const rows = lane === undefined ? this.sql("SELECT wo_id FROM wos WHERE status = 'queued'").all() : this.sql("SELECT wo_id FROM wos WHERE status = 'queued' AND lane = ?").all(lane);
     return (rows as { wo_id: string }[]).map((r) => r.wo_id);
   }
 
   /** Every row as the summary it returns, by wo_id (tests compare an index with a rebuild). */
   allRows(): Record<string, unknown>[] {
-    return (this.db.prepare(`SELECT ${COLS.join(',')} FROM wos ORDER BY wo_id`).all() as Record<string, unknown>[]);
+    return (this.sql(`SELECT ${COLS.join(',')} FROM wos ORDER BY wo_id`).all() as Record<string, unknown>[]);
   }
 
   /** `wo index status`. */
