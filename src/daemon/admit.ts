@@ -64,8 +64,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     const appliedBefore = (prev.status === 'succeeded' && !prev.dry_run) || prev.status === 'routed';
     const live = !TERMINAL.has(prev.status) && path.resolve(rt.L.root, prev.file) !== file;
     if (appliedBefore && prev.sha256 === job.sha256) {
-      const n = (prev.attempts?.length ?? 0) + 1;
-      const dest = await moveUnrecorded(rt, file, { kind: 'duplicate', n }, { name: 'duplicate', id: job.id });
+      const dest = await moveUnrecorded(rt, file, { kind: 'duplicate', n: 1 }, { name: 'duplicate', id: job.id });
       emit(rt, prev, 'wo_duplicate', { file: path.basename(dest), sha256: job.sha256 }, 'daemon');
       return { kind: 'done' };
     }

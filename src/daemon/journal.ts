@@ -12,7 +12,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Status, WoRecord } from '../state/record.js';
 import type { ErrorCode } from '../errors.js';
-import { freePath, fsyncDir, readJson, splitExt, writeJsonAtomic } from '../util/fsx.js';
+import { exists, freePath, fsyncDir, readJson, splitExt, writeJsonAtomic } from '../util/fsx.js';
 import { TERMINAL } from '../state/record.js';
 import { newRecord, save, type Job, type Runtime } from './runtime.js';
 
@@ -143,7 +143,11 @@ export async function transition(rt: Runtime, rec: WoRecord, to: Status, opts: T
  * recovery admits it again and it ends the same way.
  */
 export async function moveUnrecorded(rt: Runtime, file: string, place: Place, opts: { name: string; id?: string; sourceName?: string; reason?: RejectReason }): Promise<string> {
-  const { dir, name } = placeOf(rt, place, opts.id ?? '', file, opts.sourceName);
+  let { dir, name } = placeOf(rt, place, opts.id ?? '', file, opts.sourceName);
+  // The n-th duplicate of an id is `<id>.dup-<n>`: the first n not taken (n counts the duplicates archived so far).
+  if (place.kind === 'duplicate') {
+    for (let n = place.n; await exists(path.join(dir, name)); n++) name = placeOf(rt, { kind: 'duplicate', n: n + 1 }, opts.id ?? '', file).name;
+  }
   const dest = await freeDest(dir, name, opts.reason !== undefined);
   if (opts.reason) await writeReason(rt, dest, opts.reason, opts.id);
   crashPoint(`${opts.name}:record`);

@@ -129,7 +129,8 @@ export function splitExt(name: string): { stem: string; ext: string } {
   return i > 0 ? { stem: name.slice(0, i), ext: name.slice(i + 1) } : { stem: name, ext: '' };
 }
 
-async function exists(p: string): Promise<boolean> {
+/** Why: "is anything at this path" (a link counts, never followed); other errors are not "no". */
+export async function exists(p: string): Promise<boolean> {
   try {
     await fsp.lstat(p);
     return true;

@@ -161,6 +161,11 @@ tests:
     await waitSettled(root);
     expect(fs.readFileSync(path.join(root, 'out/a.txt'), 'utf8')).toBe('changed by a person\n');
     expect(fs.readdirSync(path.join(root, 'bridge/archive'))).toEqual(expect.arrayContaining(['WO-ID.1.yaml', 'WO-ID.dup-1.yaml']));
+    // The next duplicate is the second: `<id>.dup-2`, not a numbered variant of the first's name.
+    dropComplete(root, 'CLC', 'b2.yaml', one);
+    await waitFor(() => readEvents(root).filter((e) => e.event === 'wo_duplicate').length === 2);
+    await waitSettled(root);
+    expect(fs.readdirSync(path.join(root, 'bridge/archive')).filter((n) => n.startsWith('WO-ID.')).sort()).toEqual(['WO-ID.1.yaml', 'WO-ID.dup-1.yaml', 'WO-ID.dup-2.yaml']);
     dropComplete(root, 'CLC', 'c.yaml', one.replace('one', 'two'));
     await waitFor(() => fs.existsSync(path.join(root, 'bridge/rejected/c.yaml.reason.json')));
     expect(JSON.parse(fs.readFileSync(path.join(root, 'bridge/rejected/c.yaml.reason.json'), 'utf8'))).toMatchObject({ file: 'c.yaml', wo_id: 'WO-ID', code: 'CONFLICT' });
