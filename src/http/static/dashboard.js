@@ -94,6 +94,8 @@ const state = {
   detailKey: '',
   /** @type {(WoEvent & { backlog?: boolean })[]} */ events: [],
   live: false,
+  /** The stream is reconnecting by itself (the browser retries): its `ready` will reload page 1, no poll needed. */
+  reconnecting: false,
   /** Events before the stream's `ready` message are the backlog (shown, not announced). */
   backlogDone: false,
   /** @type {HTMLElement|null} the element that had focus when the drawer opened */ returnFocus: null,
@@ -410,6 +412,7 @@ function connect() {
   const es = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
   es.onopen = () => {
     setLive(true);
+    state.reconnecting = false;
     state.events = [];
     state.backlogDone = false;
     // A server without the `ready` marker: everything in the first 2 s counts as backlog.
@@ -465,6 +468,7 @@ function connect() {
   };
   es.onerror = () => {
     setLive(false);
+    state.reconnecting = es.readyState === EventSource.CONNECTING;
     if (es.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
   };
 }
@@ -1036,7 +1040,8 @@ function start() {
     if (!readyOnce) void loadFirst();
   }, 3000);
   setInterval(() => {
-    if (!state.live) void refreshAll();
+    // Without a live stream, poll — unless the browser is reconnecting it (then `ready` reloads page 1 once).
+    if (!state.live && !state.reconnecting) void refreshAll();
     renderAges();
   }, 30000);
 }
