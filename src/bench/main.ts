@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { scale, type ScaleRow } from './scale.js';
+import { scale, type BenchRow } from './scale.js';
 import { DIST, REPO, CLI, benchRoot, childEnv, contentOf, cpuTicks, dropComplete, pct, rssBytes, sleep, startDaemon, TelemetryTail, tempDir, until, woYaml, type Ev } from './util.js';
 
 const args = process.argv.slice(2);
@@ -312,19 +312,11 @@ async function history(commits: number): Promise<{ commits: number; gen_s: numbe
   return { commits, gen_s: round(gen, 2), fn_ms: pct(runs, 50), fn_ms_runs: runs, cli_ms: round(cliMs, 1), verdict, cli_exit: cli.status };
 }
 
-interface Row {
-  metric: string;
-  ours: number | string;
-  goal: string;
-  ref: number | string;
-  ratio: string;
-  pass: boolean | null;
-}
 
-function table(rows: Row[]): string {
-  const cols: (keyof Row)[] = ['metric', 'ours', 'goal', 'ref', 'ratio', 'pass'];
+function table(rows: BenchRow[]): string {
+  const cols: (keyof BenchRow)[] = ['metric', 'ours', 'goal', 'ref', 'ratio', 'pass'];
   const head = ['metric', 'ours', 'goal', 'peer/limit', 'ratio', 'pass'];
-  const cell = (r: Row, c: keyof Row) => (c === 'pass' ? (r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL') : String(r[c]));
+  const cell = (r: BenchRow, c: keyof BenchRow) => (c === 'pass' ? (r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL') : String(r[c]));
   const w = cols.map((c, i) => Math.max(head[i]!.length, ...rows.map((r) => cell(r, c).length)));
   const line = (xs: string[]) => xs.map((x, i) => x.padEnd(w[i]!)).join('  ');
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r, c))))].join('\n');
@@ -346,7 +338,7 @@ async function main(): Promise<void> {
 
   const vsPeer = b1.wo_per_s / pr.wo_per_s;
   const defVsPeer = b0.wo_per_s / pr.wo_per_s;
-  const rows: Row[] = [
+  const rows: BenchRow[] = [
     { metric: 'drop→start p50 (ms)', ours: lat.p50, goal: '≤ 5', ref: lim.watch_p50_ms, ratio: `${round(lat.p50 / lim.watch_p50_ms, 1)}× watch`, pass: lat.p50 <= 5 },
     { metric: 'drop→start p99 (ms)', ours: lat.p99, goal: '≤ 30', ref: lim.watch_p99_ms, ratio: `${round(lat.p99 / lim.watch_p99_ms, 1)}× watch`, pass: lat.p99 <= 30 },
     { metric: `burst ${N} (WO/s)`, ours: b1.wo_per_s, goal: '≥ 300', ref: pr.wo_per_s, ratio: `${round(vsPeer, 1)}× peer`, pass: b1.wo_per_s >= 300 },
@@ -404,7 +396,7 @@ function runScale(): ReturnType<typeof scale> {
 }
 
 /** Writes the report to REPORT_DIR and each bench root's g/reports/, then prints the table (or the JSON). */
-function write(started: Date, report: Record<string, unknown>, rows: (Row | ScaleRow)[], roots: string[]): void {
+function write(started: Date, report: Record<string, unknown>, rows: BenchRow[], roots: string[]): void {
   const name = `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`;
   const text = JSON.stringify(report, null, 2) + '\n';
   for (const dir of [REPORT_DIR, ...roots.map((r) => path.join(r, 'g', 'reports'))]) {

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { rng } from '../util/rng.js';
 import { CLI, benchRoot, childEnv, dropComplete, pct, rssBytes, startDaemon, TelemetryTail, until, woYaml, type Daemon } from './util.js';
 
 export interface ScaleOptions {
@@ -31,7 +32,7 @@ export interface ScaleOptions {
 }
 
 /** A table row (the shape main.ts prints). */
-export interface ScaleRow {
+export interface BenchRow {
   metric: string;
   ours: number | string;
   goal: string;
@@ -52,17 +53,6 @@ const OWNERS = ['alice', 'bob', 'carol', 'dave', 'erin', undefined];
 const TYPES = ['apply_patch', 'apply_patch', 'apply_patch', 'exec', 'route'] as const;
 const CODES = ['TEST_FAILED', 'COMMAND_FAILED', 'TIMEOUT', 'PATCH_FAILED'];
 
-/** Deterministic pseudo-random numbers (mulberry32): the same records every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Why: one synthetic terminal record as the daemon writes it (valid for valid.ts), received within the last year. */
 export function synthRecord(i: number, r: () => number, nowMs: number): Record<string, unknown> {
@@ -219,7 +209,7 @@ async function renders(api: Api, chromium: string, count: number): Promise<{ med
 }
 
 /** Why: run the whole scale section and return its JSON part and its table rows (targets from issue 10). */
-export async function scale(o: ScaleOptions): Promise<{ report: Record<string, unknown>; rows: ScaleRow[]; root: string }> {
+export async function scale(o: ScaleOptions): Promise<{ report: Record<string, unknown>; rows: BenchRow[]; root: string }> {
   const say = o.say;
   const load = () => os.loadavg().map((x) => round(x, 2));
   const loadStart = load();
@@ -299,7 +289,7 @@ export async function scale(o: ScaleOptions): Promise<{ report: Record<string, u
   const burstRatio = burstWith.wo_per_s / burstWithout.wo_per_s;
   const rd = 'median_ms' in render ? render.median_ms : NaN;
   const K = o.records >= 1_000_000 ? `${round(o.records / 1_000_000, 2)}M` : o.records >= 1000 ? `${round(o.records / 1000, 1)}k` : String(o.records);
-  const rows: ScaleRow[] = [
+  const rows: BenchRow[] = [
     { metric: `[${K}] first start→ready, index build (ms)`, ours: firstReady, goal: '', ref: '', ratio: '', pass: null },
     { metric: `[${K}] start→ready, verify (ms, median)`, ours: ready2, goal: '≤ 1500', ref: '', ratio: '', pass: ready2 <= 1500 },
     { metric: `[${K}] RSS after start (MB)`, ours: mb(rssStart), goal: '≤ 150', ref: '', ratio: '', pass: mb(rssStart) <= 150 },

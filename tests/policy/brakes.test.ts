@@ -12,16 +12,10 @@ import { DEFAULT_ALLOW_COMMANDS } from '../../src/config/schema.js';
 import { parseConfig } from '../../src/config/load.js';
 import { deepLink, desktopCommand, desktopMessage, tell } from '../../src/notify.js';
 import type { WorkOrder } from '../../src/wo/parse.js';
+import { sh, woOf } from '../fixtures/wo.js';
 import { tempDir } from '../helpers.js';
 
-function wo(over: Partial<WorkOrder> = {}): WorkOrder {
-  return {
-    wo_id: 'WO-B', title: 't', type: 'exec', priority: 'P2', owner: undefined, created_at: undefined,
-    description: undefined, lane: 'CLC', dry_run: false, files: [], patches: [], delete: [], commands: [{ kind: 'sh', cmd: 'echo hi' }],
-    idempotent: false, paths: undefined, post_verify: [], tests: [], timeout_s: undefined, retry: undefined, extra: {},
-    ...over,
-  };
-}
+const wo = (over: Partial<WorkOrder> = {}): WorkOrder => woOf({ wo_id: 'WO-B', type: 'exec', commands: [sh('echo hi')], ...over });
 const risky = wo({ commands: [{ kind: 'argv', argv: ['git', 'status'] }] });
 const ctx = (over: Partial<VerdictContext> = {}): VerdictContext => ({ autonomy: 'guarded', allowCommands: DEFAULT_ALLOW_COMMANDS, root: '/srv/wo', allowedRoots: [], dryRunEnv: false, lane: 'CLC', ...over });
 const lanes = (m: Record<string, Autonomy>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { autonomy: v }]));

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { APPROVE_REASON, policyVerdict, type Autonomy } from '../../src/policy/verdict.js';
 import { DEFAULT_ALLOW_COMMANDS } from '../../src/config/schema.js';
-import type { CommandSpec, WorkOrder } from '../../src/wo/parse.js';
-
-const sh = (cmd: string): CommandSpec => ({ kind: 'sh', cmd });
-
-function wo(over: Partial<WorkOrder> = {}): WorkOrder {
-  return {
-    wo_id: 'WO-TEST', title: 't', type: 'apply_patch', priority: 'P2', owner: undefined, created_at: undefined,
-    description: undefined, lane: 'CLC', dry_run: false, files: [], patches: [], delete: [], commands: [],
-    idempotent: false, paths: undefined, post_verify: [], tests: [], timeout_s: undefined, retry: undefined, extra: {},
-    ...over,
-  };
-}
+import type { WorkOrder } from '../../src/wo/parse.js';
+import { sh, woOf as wo } from '../fixtures/wo.js';
 
 const base = { allowCommands: DEFAULT_ALLOW_COMMANDS, root: '/srv/wo', allowedRoots: [] as string[], dryRunEnv: false };
 const at = (autonomy: Autonomy, extra: Partial<typeof base> = {}) => ({ ...base, ...extra, autonomy });

@@ -5,19 +5,9 @@ import { withVerdicts } from '../../src/daemon/holdplan.js';
 import { planSummary } from '../../src/notify.js';
 import { fmtDuration } from '../../src/cli/commands/show.js';
 import { DEFAULT_ALLOW_COMMANDS } from '../../src/config/schema.js';
-import type { CommandSpec, WorkOrder } from '../../src/wo/parse.js';
+import { sh, woOf as wo } from '../fixtures/wo.js';
 import type { PlanStep } from '../../src/state/record.js';
 
-const sh = (cmd: string): CommandSpec => ({ kind: 'sh', cmd });
-
-function wo(over: Partial<WorkOrder> = {}): WorkOrder {
-  return {
-    wo_id: 'WO-TEST', title: 't', type: 'apply_patch', priority: 'P2', owner: undefined, created_at: undefined,
-    description: undefined, lane: 'CLC', dry_run: false, files: [], patches: [], delete: [], commands: [],
-    idempotent: false, paths: undefined, post_verify: [], tests: [], timeout_s: undefined, retry: undefined, extra: {},
-    ...over,
-  };
-}
 
 const ctx = { allowCommands: DEFAULT_ALLOW_COMMANDS, root: '/srv/wo', allowedRoots: [] as string[] };
 

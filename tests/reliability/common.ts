@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readRecord, startDaemon, waitFor, type DaemonHandle } from '../helpers.js';
+/** A small seeded PRNG (mulberry32) so a failing storm can be replayed with its seed. */
+export { rng } from '../../src/util/rng.js';
 
 /** `WO_RELIABILITY=full` runs the big sizes (npm run test:reliability); the default is the quick suite. */
 export const FULL = process.env.WO_RELIABILITY === 'full';
@@ -22,17 +24,6 @@ export async function settledRecord(root: string, id: string, timeout = T(60_000
 
 export const CONFIG = 'http:\n  enabled: false\nconcurrency: 4\nintake:\n  rescan_s: 2\npolicy:\n  autonomy: auto\n';
 
-/** A small seeded PRNG (mulberry32) so a failing storm can be replayed with its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const contentOf = (id: string) => `content of ${id}\n`;
 export const beforeOf = (id: string) => `before ${id}\n`;
