@@ -90,8 +90,6 @@ function judgeText(text: string, id: string, foreign: (why: string) => Inspected
 export class StateStore {
   /** Set by the daemon: keeps the index right behind the records (record first; the index may lag, never lead). */
   listener: StoreListener | null = null;
-  /** Ids known to have something at their path (daemon only, after primeIds): a miss needs no failing read. */
-  private ids: Set<string> | null = null;
   /** Ids whose path holds a record of ours (read valid, or written here): writing there replaces only our own. */
   private ours = new Set<string>();
 
@@ -101,19 +99,9 @@ export class StateStore {
     readonly label = 'g/followup/state',
   ) {}
 
-  /** For the one process that writes records (the daemon, holding the lock): list the ids once, then track writes. */
-  async primeIds(): Promise<number> {
-    const names = (await fsp.readdir(this.dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
-    this.ids = new Set(names.map((n) => n.slice(0, -5)));
-    return names.length;
-  }
-
   /** Why: retention deleted these records; a later write at their path is a new record, not a known one. */
   forget(ids: readonly string[]): void {
-    for (const id of ids) {
-      this.ids?.delete(id);
-      this.ours.delete(id);
-    }
+    for (const id of ids) this.ours.delete(id);
   }
 
   file(id: string): string {
@@ -154,7 +142,7 @@ export class StateStore {
 
   /** A valid record, or undefined when there is none — or only a foreign file (tell them apart with `inspect`). */
   async read(id: string): Promise<WoRecord | undefined> {
-    if (!validId(id) || (this.ids !== null && !this.ids.has(id))) return undefined;
+    if (!validId(id)) return undefined;
     const got = await this.inspect(id);
     return got.kind === 'ok' ? got.record : undefined;
   }
@@ -191,7 +179,6 @@ export class StateStore {
       throw err;
     }
     this.ours.add(rec.wo_id);
-    this.ids?.add(rec.wo_id);
   }
 
   /**
