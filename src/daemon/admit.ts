@@ -7,7 +7,7 @@ import { emit, newRecord, setStage, type Job, type Runtime } from './runtime.js'
 import { afterCommit, moveUnrecorded, reject, transition } from './journal.js';
 import { PROCESSORS, laneProcessor } from '../processors/index.js';
 import { woTargets } from '../policy/targets.js';
-import { pathPolicy } from '../policy/context.js';
+import { pathPolicy, verdictContext } from '../policy/context.js';
 import { policyVerdict } from '../policy/verdict.js';
 import { holdPlan } from './holdplan.js';
 import { brakesAt } from '../policy/brakes.js';
@@ -91,10 +91,7 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     await brakes.ready;
     const now = rt.now();
     const lanePolicy = Object.hasOwn(cfg.policy.lanes, lane) ? cfg.policy.lanes[lane] : undefined;
-    const verdict = policyVerdict(job.wo, {
-      autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, allowSelfModify: cfg.allowSelfModify, dryRunEnv: cfg.dryRun, allowServices: cfg.policy.allow_services,
-      lane, lanes: cfg.policy.lanes, owners: cfg.policy.owners, breaker: brakes.breakerFor(lane, cfg.policy.breaker), rateFull: brakes.rateFull(lane, lanePolicy?.rate, now),
-    });
+    const verdict = policyVerdict(job.wo, verdictContext(cfg, lane, brakes, brakes.rateFull(lane, lanePolicy?.rate, now)));
     if (verdict.decision === 'hold') {
       await hold(rt, job, prev, verdict.hold_reasons);
       return { kind: 'done' };

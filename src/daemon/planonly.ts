@@ -12,7 +12,7 @@ import { parseWo } from '../wo/parse.js';
 import { PROCESSORS, laneProcessor } from '../processors/index.js';
 import { commandSteps } from '../processors/transaction.js';
 import { woTargets } from '../policy/targets.js';
-import { pathPolicy } from '../policy/context.js';
+import { pathPolicy, verdictContext } from '../policy/context.js';
 import { checkTarget } from '../policy/paths.js';
 import { policyVerdict } from '../policy/verdict.js';
 import { brakesAt } from '../policy/brakes.js';
@@ -120,10 +120,7 @@ export async function planWoFile(root: string, file: string, lane: string, cfgIn
   if (proc.judged) {
     const brakes = brakesAt(rt.L.run, () => {});
     await brakes.ready; // reads g/run/breaker.json, never writes it (the rate window is the daemon's memory: not modelled)
-    const verdict = policyVerdict(job.wo, {
-      autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: rt.L.root, allowedRoots: cfg.allowedRoots, allowSelfModify: cfg.allowSelfModify, dryRunEnv: cfg.dryRun,
-      lane, lanes: cfg.policy.lanes, owners: cfg.policy.owners, breaker: brakes.breakerFor(lane, cfg.policy.breaker),
-    });
+    const verdict = policyVerdict(job.wo, verdictContext(cfg, lane, brakes));
     out.decision = verdict.decision;
     out.hold_reasons = verdict.hold_reasons;
   }

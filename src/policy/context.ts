@@ -9,6 +9,8 @@ import { unitLocations } from '../service/units.js';
 import type { ServiceKind } from '../service/render.js';
 import type { ControlFile, PathPolicy, RootAlias } from './paths.js';
 import { isInside } from './roots.js';
+import type { Brakes } from './brakes.js';
+import type { VerdictContext } from './verdict.js';
 
 const KINDS: ServiceKind[] = ['systemd', 'launchd'];
 
@@ -77,4 +79,17 @@ export function pathPolicy(cfg: Config, env: NodeJS.ProcessEnv = process.env): P
   };
   if (env === process.env) cache.set(cfg, policy);
   return policy;
+}
+
+/**
+ * Why: admission and `wo plan` (the upgrade's shadow run) must judge a WO with the same policy; one place builds
+ * the verdict's context from the config and the lane's brakes (`rateFull` only where the daemon's rate window lives).
+ */
+export function verdictContext(cfg: Config, lane: string, brakes: { breakerFor: Brakes['breakerFor'] }, rateFull?: string): VerdictContext {
+  return {
+    autonomy: cfg.policy.autonomy, allowCommands: cfg.policy.allow_commands, root: path.resolve(cfg.root), allowedRoots: cfg.allowedRoots,
+    allowSelfModify: cfg.allowSelfModify, dryRunEnv: cfg.dryRun, allowServices: cfg.policy.allow_services,
+    lane, lanes: cfg.policy.lanes, owners: cfg.policy.owners, breaker: brakes.breakerFor(lane, cfg.policy.breaker),
+    ...(rateFull !== undefined ? { rateFull } : {}),
+  };
 }

@@ -111,4 +111,13 @@ describe('wo plan', () => {
     expect(treeHash(root)).toBe(before);
     expect(fs.existsSync(path.join(root, 'deep'))).toBe(false);
   });
+
+  it('a services WO is judged as the daemon judges it: held in guarded unless policy.allow_services lists it', () => {
+    const svc = woFile('wo_id: P-SVC\ntitle: svc\ntype: exec\nservices:\n  - systemd: acme-poller.service\n    action: restart\n');
+    const held = planJson(svc, tempRoot(GUARDED));
+    expect(held.plan.decision).toBe('hold');
+    expect(held.plan.hold_reasons.join('\n')).toContain('acme-poller.service');
+    const allowed = planJson(svc, tempRoot(`${GUARDED}  allow_services: [acme-poller.service]\n`));
+    expect(allowed.plan).toMatchObject({ decision: 'run', hold_reasons: [] });
+  });
 });
