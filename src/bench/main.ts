@@ -10,6 +10,7 @@
  * The scale section (src/bench/scale.ts): 1,000,000 synthesised records (quick 20,000) and a real burst of
  * 10,000 on top (quick 2,000), HTTP on, measured against issue 10's targets.
  *   --scale-records N / --scale-burst N   its sizes;  --only scale   run that section alone
+ *   --only bursts   the tuned and default-config bursts and the peer, alone
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,7 +24,7 @@ const KNOWN = new Set(['--quick', '--json', '--n', '--help', '-h', '--scale-reco
 const VALUED = new Set(['--n', '--scale-records', '--scale-burst', '--only', '--report-dir']);
 const unknown = args.filter((a, i) => a.startsWith('-') && !KNOWN.has(a) && !VALUED.has(args[i - 1] ?? ''));
 if (args.includes('--help') || args.includes('-h') || unknown.length) {
-  process.stdout.write(`usage: npm run bench -- [--quick] [--json] [--n N]\n  --quick   a smoke run: 500 WOs, 10 s idle (a few minutes)\n  --json    print only the JSON report\n  --n N     burst size (default 10000; quick 500)\n  --scale-records N  records synthesised for the scale section (default 1000000; quick 20000)\n  --scale-burst N    the scale section's burst (default 10000; quick 2000)\n  --only scale       run only the scale section\n  --report-dir D     write the report there (default g/reports/ of the checkout)\nWrites g/reports/bench-<ts>.json. The full run takes about 5 minutes.\n`);
+  process.stdout.write(`usage: npm run bench -- [--quick] [--json] [--n N]\n  --quick   a smoke run: 500 WOs, 10 s idle (a few minutes)\n  --json    print only the JSON report\n  --n N     burst size (default 10000; quick 500)\n  --scale-records N  records synthesised for the scale section (default 1000000; quick 20000)\n  --scale-burst N    the scale section's burst (default 10000; quick 2000)\n  --only scale       run only the scale section\n  --only bursts      run only the bursts (tuned, defaults) and the peer\n  --report-dir D     write the report there (default g/reports/ of the checkout)\nWrites g/reports/bench-<ts>.json. The full run takes about 5 minutes.\n`);
   if (unknown.length) process.stderr.write(`bench: unknown option ${unknown.join(' ')}\n`);
   process.exit(unknown.length ? 2 : 0);
 }
@@ -33,8 +34,8 @@ const nArg = args.indexOf('--n');
 const N = nArg >= 0 ? Number(args[nArg + 1]) : QUICK ? 500 : 10_000;
 const valueOf = (flag: string): string | undefined => { const i = args.indexOf(flag); return i >= 0 ? args[i + 1] : undefined; };
 const ONLY = valueOf('--only');
-if (ONLY !== undefined && ONLY !== 'scale') {
-  process.stderr.write(`bench: --only takes "scale", got ${JSON.stringify(ONLY)}\n`);
+if (ONLY !== undefined && ONLY !== 'scale' && ONLY !== 'bursts') {
+  process.stderr.write(`bench: --only takes "scale" or "bursts", got ${JSON.stringify(ONLY)}\n`);
   process.exit(2);
 }
 const SCALE = {
@@ -313,6 +314,19 @@ async function history(commits: number): Promise<{ commits: number; gen_s: numbe
 }
 
 
+/** The throughput rows: tuned burst, its integrity, the defaults' burst, defaults ÷ peer, tuned ÷ peer. */
+function burstRows(b1: Burst, b0: Burst, pr: { wo_per_s: number; lost: number }): BenchRow[] {
+  const vsPeer = b1.wo_per_s / pr.wo_per_s;
+  const defVsPeer = b0.wo_per_s / pr.wo_per_s;
+  return [
+    { metric: `burst ${b1.n} (WO/s)`, ours: b1.wo_per_s, goal: '≥ 300', ref: pr.wo_per_s, ratio: `${round(vsPeer, 1)}× peer`, pass: b1.wo_per_s >= 300 },
+    { metric: `burst lost / not ok / torn`, ours: `${b1.lost}/${b1.not_succeeded}/${b1.wrong_bytes}`, goal: '0/0/0', ref: pr.lost, ratio: '', pass: b1.lost + b1.not_succeeded + b1.wrong_bytes === 0 },
+    { metric: `burst ${b0.n}, defaults (WO/s)`, ours: b0.wo_per_s, goal: '≥ 300', ref: pr.wo_per_s, ratio: `${round(defVsPeer, 1)}× peer`, pass: b0.wo_per_s >= 300 && b0.lost + b0.not_succeeded + b0.wrong_bytes === 0 },
+    { metric: 'defaults ÷ peer', ours: round(defVsPeer, 1), goal: '≥ 30×', ref: pr.wo_per_s, ratio: '', pass: defVsPeer >= 30 },
+    { metric: 'ours ÷ peer', ours: round(vsPeer, 1), goal: '≥ 30×', ref: pr.wo_per_s, ratio: '', pass: vsPeer >= 30 },
+  ];
+}
+
 function table(rows: BenchRow[]): string {
   const cols: (keyof BenchRow)[] = ['metric', 'ours', 'goal', 'ref', 'ratio', 'pass'];
   const head = ['metric', 'ours', 'goal', 'peer/limit', 'ratio', 'pass'];
@@ -341,12 +355,9 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [
     { metric: 'drop→start p50 (ms)', ours: lat.p50, goal: '≤ 5', ref: lim.watch_p50_ms, ratio: `${round(lat.p50 / lim.watch_p50_ms, 1)}× watch`, pass: lat.p50 <= 5 },
     { metric: 'drop→start p99 (ms)', ours: lat.p99, goal: '≤ 30', ref: lim.watch_p99_ms, ratio: `${round(lat.p99 / lim.watch_p99_ms, 1)}× watch`, pass: lat.p99 <= 30 },
-    { metric: `burst ${N} (WO/s)`, ours: b1.wo_per_s, goal: '≥ 300', ref: pr.wo_per_s, ratio: `${round(vsPeer, 1)}× peer`, pass: b1.wo_per_s >= 300 },
-    { metric: `burst lost / not ok / torn`, ours: `${b1.lost}/${b1.not_succeeded}/${b1.wrong_bytes}`, goal: '0/0/0', ref: pr.lost, ratio: '', pass: b1.lost + b1.not_succeeded + b1.wrong_bytes === 0 },
-    { metric: `burst ${DEFAULT_N}, defaults (WO/s)`, ours: b0.wo_per_s, goal: '≥ 300', ref: pr.wo_per_s, ratio: `${round(defVsPeer, 1)}× peer`, pass: b0.wo_per_s >= 300 && b0.lost + b0.not_succeeded + b0.wrong_bytes === 0 },
-    { metric: 'defaults ÷ peer', ours: round(defVsPeer, 1), goal: '≥ 30×', ref: pr.wo_per_s, ratio: '', pass: defVsPeer >= 30 },
+    ...burstRows(b1, b0, pr).slice(0, 4),
     { metric: `burst + command (WO/s)`, ours: b2.wo_per_s, goal: '≥ 150', ref: '', ratio: '', pass: b2.wo_per_s >= 150 && b2.lost + b2.not_succeeded + b2.wrong_bytes === 0 },
-    { metric: 'ours ÷ peer', ours: round(vsPeer, 1), goal: '≥ 30×', ref: pr.wo_per_s, ratio: '', pass: vsPeer >= 30 },
+    ...burstRows(b1, b0, pr).slice(4),
     { metric: 'share of raw durable writes', ours: `${round((100 * b1.wo_per_s) / lim.durable_writes_per_s, 1)} %`, goal: '', ref: `${lim.durable_writes_per_s}/s`, ratio: '', pass: null },
     { metric: 'idle CPU (%)', ours: idl.cpu_pct, goal: '≤ 0.1', ref: '', ratio: '', pass: idl.cpu_pct <= 0.1 },
     { metric: 'idle RSS (MB)', ours: idl.rss_mb_max, goal: '≤ 90', ref: '', ratio: '', pass: idl.rss_mb_max <= 90 },
@@ -419,4 +430,17 @@ async function mainScale(): Promise<void> {
   write(started, report, sc.rows, [sc.root]);
 }
 
-await (ONLY === 'scale' ? mainScale() : main());
+/** `--only bursts`: the tuned and the default-config bursts beside the peer (the throughput goals alone). */
+async function mainBursts(): Promise<void> {
+  const started = new Date();
+  say(`wo bench, bursts only: N=${N} tuned, ${DEFAULT_N} defaults, peer ${SIZES.peer}, ${os.cpus().length} cpus, node ${process.version}`);
+  say(`- burst of ${N}`); const b1 = await burst(N, { prefix: 'B' });
+  say(`- burst of ${DEFAULT_N} with the default config`); const b0 = await burst(DEFAULT_N, { prefix: 'D', config: DEFAULT_CONFIG });
+  say(`- peer (${SIZES.peer} WOs)`); const pr = await peer(SIZES.peer);
+  const rows = burstRows(b1, b0, pr);
+  const strip = <T extends { root?: string }>(x: T) => { const { root: _r, ...rest } = x; return rest; };
+  const report = { kind: 'bench', ts: started.toISOString(), mode: 'bursts', machine: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` }, burst: strip(b1), burst_default: { ...strip(b0), config: { concurrency: 2, io_concurrency: 16, http: false } }, peer: pr, rows, passed: rows.every((r) => r.pass !== false) };
+  write(started, report, rows, [b0.root]);
+}
+
+await (ONLY === 'scale' ? mainScale() : ONLY === 'bursts' ? mainBursts() : main());

@@ -1,5 +1,5 @@
 /** Admission of a claimed file: parse once, then decide — reject, duplicate, conflict, hold, or run. */
-import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseWo } from '../wo/parse.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
@@ -21,12 +21,12 @@ export { reject };
 /** Read, parse and admit a claimed file. Never throws for bad input: the file ends somewhere explainable. */
 export async function admit(rt: Runtime, file: string, name: string, lane: string, received: string, approved = false): Promise<Admission> {
   const cfg = rt.config();
-  const st = await fsp.stat(file);
+  const st = fs.statSync(file);
   if (st.size > cfg.limits.wo_bytes) {
     await reject(rt, file, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: `the file is ${st.size} bytes, over the limit of ${cfg.limits.wo_bytes} (limits.wo_bytes)` }]);
     return { kind: 'done' };
   }
-  const bytes = await fsp.readFile(file);
+  const bytes = fs.readFileSync(file); // ≤ limits.wo_bytes, checked just above
   let job: Job;
   const own = laneProcessor(lane);
   if (own?.decode) {

@@ -141,7 +141,9 @@ async function serve(root: string, releases: Releases, sink: { log?: Logger }): 
   const pausedMetric = () => metrics.paused(Object.fromEntries([...new Set([...config.lanes, ...pause.lanes])].map((l) => [l, isPaused(pause, l)])));
   pausedMetric();
   const hooks: Runtime['hooks'] = {};
-  const rt: Runtime = { L, config: () => config, store: new StateStore(L.state), telemetry, log, now: () => new Date(), hooks };
+  const store = new StateStore(L.state);
+  store.useSpares(); // the lock is ours: this process is the records' one writer
+  const rt: Runtime = { L, config: () => config, store, telemetry, log, now: () => new Date(), hooks };
 
   // Guardrail (in-process).
   const { createGuardrail } = await import('../guardrail/index.js');

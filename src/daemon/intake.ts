@@ -207,7 +207,7 @@ export class Intake {
       const src = path.join(dir, name);
       let st: fs.Stats;
       try {
-        st = await fsp.lstat(src);
+        st = fs.lstatSync(src); // sync: a thread-pool round trip per name costs more than the lstat (util/fsx.ts fsyncFd)
       } catch (err) {
         if (isGone(err)) continue; // moved by someone else: expected
         throw err;

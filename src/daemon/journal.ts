@@ -8,6 +8,7 @@
  * first. Work after a commit (guardrail re-vault, notify, metrics) runs through `afterCommit`: its failure is
  * logged, never turned into a rollback.
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Status, WoRecord } from '../state/record.js';
@@ -90,7 +91,7 @@ export interface TransitionOptions {
 
 /** A destination that does not exist yet (`name`, then `stem.1.ext`, …); for rejected/ its `.reason.json` too. */
 async function freeDest(dir: string, name: string, withReason: boolean): Promise<string> {
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return freePath(dir, name, withReason ? (p) => [`${p}.reason.json`] : undefined);
 }
 
@@ -110,7 +111,7 @@ export async function transition(rt: Runtime, rec: WoRecord, to: Status, opts: T
   }
   const link = opts.move?.link === true && dest !== undefined;
   if (link) {
-    await fsp.link(opts.move!.from, dest!);
+    fs.linkSync(opts.move!.from, dest!);
     await fsyncDir(path.dirname(dest!));
     crashPoint(`${opts.name}:link`);
   }
@@ -128,7 +129,7 @@ export async function transition(rt: Runtime, rec: WoRecord, to: Status, opts: T
     if (dest && opts.reason) await writeReason(rt, dest, opts.reason, rec.wo_id);
     opts.announce?.(dest);
     crashPoint(`${opts.name}:event`);
-    if (opts.move && dest) await (link ? fsp.unlink(opts.move.from) : fsp.rename(opts.move.from, dest));
+    if (opts.move && dest) (link ? fs.unlinkSync(opts.move.from) : fs.renameSync(opts.move.from, dest));
     crashPoint(`${opts.name}:move`);
     return { ...(dest ? { dest } : {}), moved: true };
   } catch (err) {
@@ -151,7 +152,7 @@ export async function moveUnrecorded(rt: Runtime, file: string, place: Place, op
   const dest = await freeDest(dir, name, opts.reason !== undefined);
   if (opts.reason) await writeReason(rt, dest, opts.reason, opts.id);
   crashPoint(`${opts.name}:record`);
-  await fsp.rename(file, dest);
+  fs.renameSync(file, dest);
   await Promise.all([fsyncDir(path.dirname(file)), fsyncDir(dir)]).catch(() => {});
   crashPoint(`${opts.name}:move`);
   return dest;

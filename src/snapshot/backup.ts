@@ -1,7 +1,8 @@
 /** Pre-apply snapshots in g/backups/<wo_id>/ and the exact restore of bytes, modes and absence. */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { ensureDir, fsyncDir, readJson, sha256, writeJsonAtomic } from '../util/fsx.js';
+import { ensureDir, fsyncDir, fsyncFd, readJson, sha256, writeAllSync, writeJsonAtomic } from '../util/fsx.js';
 import { Dir, componentsBelow, withParent, type Where } from '../util/confined.js';
 import { WoError } from '../errors.js';
 
@@ -47,12 +48,12 @@ export function backupDir(backupsRoot: string, woId: string): string {
 
 async function copyBlob(data: Buffer, dir: string, n: number): Promise<{ blob: string; sha: string }> {
   const blob = `${n}.blob`;
-  const fh = await fsp.open(path.join(dir, blob), 'w', 0o600);
+  const fd = fs.openSync(path.join(dir, blob), 'w', 0o600);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    writeAllSync(fd, data, blob);
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
   return { blob, sha: sha256(data) };
 }

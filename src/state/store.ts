@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { writeJsonAtomic } from '../util/fsx.js';
+import { SparePool } from '../util/spare.js';
 import { WoError } from '../errors.js';
 import type { WoRecord } from './record.js';
 import { MAX_RECORD_BYTES, recordProblem } from './valid.js';
@@ -92,12 +93,20 @@ export class StateStore {
   listener: StoreListener | null = null;
   /** Ids whose path holds a record of ours (read valid, or written here): writing there replaces only our own. */
   private ours = new Set<string>();
+  /** The daemon's store (the one writer while it holds the lock) rewrites records into spare inodes. */
+  private spares: SparePool | undefined;
 
   /** `label` names the folder in messages (relative to the root). */
   constructor(
     readonly dir: string,
     readonly label = 'g/followup/state',
   ) {}
+
+  /** Why: see util/spare.ts. Only for the daemon's store: spare names are fixed, so one process may use them. */
+  useSpares(): void {
+    this.spares = new SparePool(this.dir);
+    this.spares.clear();
+  }
 
   /** Why: retention deleted these records; a later write at their path is a new record, not a known one. */
   forget(ids: readonly string[]): void {
@@ -112,32 +121,11 @@ export class StateStore {
   /** Why: tell an absent record from a valid one and from a foreign file at its path (always looks on disk). */
   async inspect(id: string): Promise<Inspected> {
     if (!validId(id)) return { kind: 'absent' };
-    const got = await this.inspectFile(`${id}.json`, id);
+    const got = this.inspectFile(`${id}.json`, id);
     if (got.kind === 'ok') this.ours.add(id);
     else this.ours.delete(id);
     if (got.kind === 'foreign') this.listener?.foreign?.(`${id}.json`, got.why);
     return got;
-  }
-
-  private async inspectFile(name: string, id: string): Promise<Inspected> {
-    const rel = `${this.label}/${name}`;
-    const foreign = (why: string): Inspected => ({ kind: 'foreign', file: rel, why });
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(path.join(this.dir, name), OPEN_FLAGS);
-    } catch (err) {
-      const p = openProblem(err);
-      return typeof p === 'string' ? foreign(p) : p;
-    }
-    try {
-      const bad = statProblem(await fh.stat());
-      if (bad) return foreign(bad);
-      return judgeText(await fh.readFile('utf8'), id, foreign);
-    } catch (err) {
-      return foreign(`cannot be read (${errCode(err)})`);
-    } finally {
-      await fh.close().catch(() => {});
-    }
   }
 
   /** A valid record, or undefined when there is none — or only a foreign file (tell them apart with `inspect`). */
@@ -168,7 +156,7 @@ export class StateStore {
       if (got.kind === 'foreign') throw new ForeignRecord(got.file, got.why);
     }
     try {
-      await writeJsonAtomic(file, rec);
+      await writeJsonAtomic(file, rec, { spares: this.spares });
     } catch (err) {
       const code = errCode(err);
       // A folder made at the path since we looked (rename(2) refuses to replace a folder with a file).
@@ -181,14 +169,19 @@ export class StateStore {
     this.ours.add(rec.wo_id);
   }
 
-  /**
-   * Why: the index rebuild reads every record once, in chunks, synchronously — about 8× faster than the
-   * promise API here (one open/fstat/read/close each, no thread-pool round trips); same checks as `inspect`.
-   */
+  /** Why: the index rebuild reads every record once, in chunks, synchronously; same checks as `inspect`. */
   inspectNameSync(name: string): Inspected | { kind: 'badname' } {
     if (!name.endsWith('.json') || name.startsWith('.')) return { kind: 'absent' };
     const id = name.slice(0, -5);
     if (!validId(id)) return { kind: 'badname' };
+    return this.inspectFile(name, id);
+  }
+
+  /**
+   * What is at `name` (a record's path): one open/fstat/read/close, synchronous (a record is ≤ MAX_RECORD_BYTES;
+   * a thread-pool round trip per call costs more than the read: see fsyncFd in util/fsx.ts).
+   */
+  private inspectFile(name: string, id: string): Inspected {
     const foreign = (why: string): Inspected => ({ kind: 'foreign', file: `${this.label}/${name}`, why });
     let fd: number;
     try {
@@ -238,7 +231,7 @@ export class StateStore {
         unreadable.push({ file: n, why: BAD_NAME });
         continue;
       }
-      const got = await this.inspectFile(n, id);
+      const got = this.inspectFile(n, id);
       if (got.kind === 'ok') records.push(got.record);
       else if (got.kind === 'foreign') unreadable.push({ file: n, why: got.why });
     }

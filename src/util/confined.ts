@@ -11,11 +11,10 @@
  * without openat.
  */
 import fs from 'node:fs';
-import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { WoError } from '../errors.js';
-import { groupSync } from './fsx.js';
+import { closeQuietly, fsyncFd, groupSync, writeAllSync } from './fsx.js';
 
 const C = fs.constants;
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
@@ -30,12 +29,13 @@ export function forceConfineMode(m: ConfineMode | undefined): void {
   forced = m;
 }
 
-async function detectMode(fh: FileHandle): Promise<ConfineMode> {
+function detectMode(fd: number): ConfineMode {
   if (forced) return forced;
   if (mode) return mode;
   if (process.platform !== 'linux') return (mode = 'recheck');
   try {
-    const [a, b] = await Promise.all([fsp.stat(`/proc/self/fd/${fh.fd}`), fh.stat()]);
+    const a = fs.statSync(`/proc/self/fd/${fd}`);
+    const b = fs.fstatSync(fd);
     mode = a.dev === b.dev && a.ino === b.ino ? 'proc' : 'recheck';
   } catch {
     mode = 'recheck';
@@ -55,10 +55,14 @@ function checkName(name: string): void {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) refuse(`'${name}' is not a single path component`);
 }
 
-/** An open folder reached without following any link; `shown` is its lexical path (for messages). */
+/**
+ * An open folder reached without following any link; `shown` is its lexical path (for messages).
+ * Why sync syscalls (open, stat, rename, …) with only fsync on the thread pool: see fsyncFd in fsx.ts.
+ */
 export class Dir {
+  private fdOpen = true;
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     readonly shown: string,
     private readonly real: string,
     private readonly mode: ConfineMode,
@@ -76,16 +80,16 @@ export class Dir {
   static async openBase(base: string): Promise<Dir> {
     let real: string;
     try {
-      real = await fsp.realpath(base);
+      real = fs.realpathSync.native(base);
     } catch (err) {
       throw new WoError('POLICY_REFUSED', `the folder '${base}' (root or allowed root) cannot be resolved: ${(err as Error).message}`, { cause: err });
     }
-    const fh = await fsp.open(real, DIR_FLAGS);
+    const fd = fs.openSync(real, DIR_FLAGS);
     try {
-      const st = await fh.stat();
-      return new Dir(fh, base, real, await detectMode(fh), st.dev, st.ino, undefined, '', false, false);
+      const st = fs.fstatSync(fd);
+      return new Dir(fd, base, real, detectMode(fd), st.dev, st.ino, undefined, '', false, false);
     } catch (err) {
-      await fh.close().catch(() => {});
+      fs.closeSync(fd);
       throw err;
     }
   }
@@ -103,7 +107,8 @@ export class Dir {
   /** The path the final syscall names for `name` in this folder (after the recheck, in the fallback). */
   async at(name: string): Promise<string> {
     checkName(name);
-    if (this.mode === 'proc') return `/proc/self/fd/${this.fh.fd}/${name}`;
+    if (!this.fdOpen) throw new Error(`internal: '${this.shown}' used after close`);
+    if (this.mode === 'proc') return `/proc/self/fd/${this.fd}/${name}`;
     await this.verify();
     return path.join(this.real, name);
   }
@@ -115,7 +120,7 @@ export class Dir {
     for (const d of chain) {
       let st: fs.Stats;
       try {
-        st = d.parent ? await fsp.lstat(d.parent.mode === 'proc' ? `/proc/self/fd/${d.parent.fh.fd}/${d.name}` : path.join(d.parent.real, d.name)) : await fsp.lstat(d.real);
+        st = fs.lstatSync(d.parent ? (d.parent.mode === 'proc' ? `/proc/self/fd/${d.parent.fd}/${d.name}` : path.join(d.parent.real, d.name)) : d.real);
       } catch (err) {
         throw new WoError('POLICY_REFUSED', `'${d.shown}' vanished or moved while in use`, { cause: err });
       }
@@ -131,19 +136,19 @@ export class Dir {
     for (let tries = 0; ; tries += 1) {
       const p = await this.at(name);
       try {
-        const fh = await fsp.open(p, DIR_FLAGS);
+        const fd = fs.openSync(p, DIR_FLAGS);
         try {
-          const st = await fh.stat();
-          return new Dir(fh, shown, path.join(this.real, name), this.mode, st.dev, st.ino, this, name, false, created);
+          const st = fs.fstatSync(fd);
+          return new Dir(fd, shown, path.join(this.real, name), this.mode, st.dev, st.ino, this, name, false, created);
         } catch (err) {
-          await fh.close().catch(() => {});
+          fs.closeSync(fd);
           throw err;
         }
       } catch (err) {
         const c = code(err);
         if (c === 'ENOENT' && opts.create && tries < 3) {
           try {
-            await fsp.mkdir(await this.at(name), { mode: opts.mode ?? 0o755 });
+            fs.mkdirSync(await this.at(name), { mode: opts.mode ?? 0o755 });
             created = true;
             await this.sync(); // the new folder's entry is durable before anything is written into it
           } catch (e) {
@@ -167,31 +172,26 @@ export class Dir {
 
   /** lstat a name in this folder (never follows it); null when absent. */
   async lstat(name: string): Promise<fs.Stats | null> {
-    try {
-      return await fsp.lstat(await this.at(name));
-    } catch (err) {
-      if (code(err) === 'ENOENT') return null;
-      throw err;
-    }
+    return fs.lstatSync(await this.at(name), { throwIfNoEntry: false }) ?? null;
   }
 
   /** Read a regular file's bytes and mode (a link is refused, a folder is EISDIR); null when absent. */
   async readFile(name: string): Promise<{ bytes: Buffer; mode: number } | null> {
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await fsp.open(await this.at(name), FILE_READ);
+      fd = fs.openSync(await this.at(name), FILE_READ);
     } catch (err) {
       if (code(err) === 'ENOENT') return null;
       if (code(err) === 'ELOOP') refuse(`'${path.join(this.shown, name)}' is a symbolic link; links are refused in any component of a target`);
       throw err;
     }
     try {
-      const st = await fh.stat();
+      const st = fs.fstatSync(fd);
       if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: '${path.join(this.shown, name)}' is a folder`), { code: 'EISDIR' });
       if (!st.isFile()) refuse(`'${path.join(this.shown, name)}' is not a regular file`);
-      return { bytes: await fh.readFile(), mode: st.mode & 0o7777 };
+      return { bytes: fs.readFileSync(fd), mode: st.mode & 0o7777 };
     } finally {
-      await fh.close();
+      fs.closeSync(fd);
     }
   }
 
@@ -199,21 +199,22 @@ export class Dir {
   async writeFile(name: string, data: Uint8Array, opts: { mode: number; noDirSync?: boolean }): Promise<void> {
     checkName(name);
     const tmp = `.${name}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-    const fh = await fsp.open(await this.at(tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    const fd = fs.openSync(await this.at(tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    let open = true;
     try {
-      let off = 0;
-      while (off < data.length) {
-        const { bytesWritten } = await fh.write(data, off, data.length - off);
-        if (bytesWritten <= 0) throw Object.assign(new Error(`short write to ${tmp}`), { code: 'EIO' });
-        off += bytesWritten;
-      }
-      await fh.chmod(opts.mode);
-      await fh.sync();
-      await fh.close();
-      await fsp.rename(await this.at(tmp), await this.at(name));
+      writeAllSync(fd, data, tmp);
+      fs.fchmodSync(fd, opts.mode);
+      await fsyncFd(fd);
+      open = false;
+      fs.closeSync(fd);
+      fs.renameSync(await this.at(tmp), await this.at(name));
     } catch (err) {
-      await fh.close().catch(() => {});
-      await fsp.unlink(await this.at(tmp)).catch(() => {});
+      if (open) closeQuietly(fd);
+      try {
+        fs.unlinkSync(await this.at(tmp));
+      } catch {
+        /* already gone, or the folder is: the temp name is hidden and unique */
+      }
       throw err;
     }
     if (!opts.noDirSync) await this.sync();
@@ -222,7 +223,7 @@ export class Dir {
   /** Remove a file or link (never follows it); false when it was absent. */
   async unlink(name: string): Promise<boolean> {
     try {
-      await fsp.unlink(await this.at(name));
+      fs.unlinkSync(await this.at(name));
       return true;
     } catch (err) {
       if (code(err) === 'ENOENT') return false;
@@ -232,19 +233,19 @@ export class Dir {
 
   /** Remove an empty folder (a link in its place fails with ENOTDIR, never followed). */
   async rmdir(name: string): Promise<void> {
-    await fsp.rmdir(await this.at(name));
+    fs.rmdirSync(await this.at(name));
   }
 
   /** Set this folder's own mode (fchmod on the handle). */
   async chmodSelf(mode: number): Promise<void> {
-    await this.fh.chmod(mode);
+    fs.fchmodSync(this.fd, mode);
   }
 
   /** The names in this folder. */
   async readdir(): Promise<string[]> {
-    if (this.mode === 'proc') return fsp.readdir(`/proc/self/fd/${this.fh.fd}`);
+    if (this.mode === 'proc') return fs.readdirSync(`/proc/self/fd/${this.fd}`);
     await this.verify();
-    return fsp.readdir(this.real);
+    return fs.readdirSync(this.real);
   }
 
   /** Why: remove a name and everything below it, walking with handles; a link is unlinked, never followed. */
@@ -285,12 +286,15 @@ export class Dir {
   /** fsync this folder (makes creates, renames and removals in it durable). */
   async sync(): Promise<void> {
     // Group commit with concurrent writers in the same folder (same dev/ino): one fsync that started after this call.
-    await groupSync(`ino:${this.dev}:${this.ino}`, () => this.fh.sync());
+    await groupSync(`ino:${this.dev}:${this.ino}`, () => fsyncFd(this.fd));
   }
 
   /** Close this handle (and, for the leaf of `openParent`, its whole chain). Safe to call twice. */
   async close(): Promise<void> {
-    await this.fh.close().catch(() => {});
+    if (this.fdOpen) {
+      this.fdOpen = false;
+      closeQuietly(this.fd);
+    }
     if (this.ownsParent) {
       this.ownsParent = false;
       await this.parent?.close();

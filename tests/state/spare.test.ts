@@ -1,0 +1,104 @@
+/** Spare inodes (util/spare.ts): a rewritten record reuses the inode it replaced, never one a record still holds. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StateStore } from '../../src/state/store.js';
+import { writeFileAtomic } from '../../src/util/fsx.js';
+import { SparePool } from '../../src/util/spare.js';
+import { tempDir } from '../helpers.js';
+import { record } from '../http/fixtures.js';
+
+const spares = (dir: string) => fs.readdirSync(dir).filter((n) => n.startsWith('.wo-spare-')).sort();
+const ino = (p: string) => fs.statSync(p).ino;
+
+describe('SparePool', () => {
+  it('keeps the replaced inode and writes the next rewrite into it: no inode created or freed', async () => {
+    const dir = tempDir('wo-spare-');
+    const pool = new SparePool(dir);
+    const f = path.join(dir, 'A.json');
+    await writeFileAtomic(f, 'one', { spares: pool });
+    const first = ino(f);
+    expect(spares(dir)).toEqual([]); // a first write has nothing to keep
+    await writeFileAtomic(f, 'two', { spares: pool });
+    expect(fs.readFileSync(f, 'utf8')).toBe('two');
+    expect(spares(dir)).toHaveLength(1);
+    const kept = path.join(dir, spares(dir)[0]!);
+    expect(ino(kept)).toBe(first); // the replaced inode lives on as the spare
+    expect(fs.statSync(kept).nlink).toBe(1);
+    const g = path.join(dir, 'B.json');
+    await writeFileAtomic(g, 'b1', { spares: pool, mode: 0o640 });
+    expect(ino(g)).toBe(first); // written into the spare
+    expect(fs.readFileSync(g, 'utf8')).toBe('b1'); // the spare's old, longer bytes are gone
+    expect(fs.statSync(g).mode & 0o777).toBe(0o640);
+    expect(fs.readFileSync(f, 'utf8')).toBe('two');
+  });
+
+  it('never writes into a spare name that still shares its inode with a file (a crash between link and rename)', async () => {
+    const dir = tempDir('wo-spare-');
+    const pool = new SparePool(dir);
+    const f = path.join(dir, 'A.json');
+    await writeFileAtomic(f, 'one', { spares: pool });
+    await writeFileAtomic(f, 'two', { spares: pool });
+    // The spare name now also names the live record (as a crash before the rename would leave it).
+    const spare = path.join(dir, spares(dir)[0]!);
+    fs.rmSync(spare);
+    fs.linkSync(f, spare);
+    await writeFileAtomic(path.join(dir, 'B.json'), 'b', { spares: pool });
+    expect(fs.readFileSync(f, 'utf8')).toBe('two');
+    expect(fs.readFileSync(path.join(dir, 'B.json'), 'utf8')).toBe('b');
+    expect(ino(path.join(dir, 'B.json'))).not.toBe(ino(f));
+  });
+
+  it('never writes through a spare name replaced by a symbolic link', async () => {
+    const dir = tempDir('wo-spare-');
+    const outside = path.join(tempDir('wo-spare-out-'), 'victim');
+    fs.writeFileSync(outside, 'untouched');
+    const pool = new SparePool(dir);
+    const f = path.join(dir, 'A.json');
+    await writeFileAtomic(f, 'one', { spares: pool });
+    await writeFileAtomic(f, 'two', { spares: pool });
+    const spare = path.join(dir, spares(dir)[0]!);
+    fs.rmSync(spare);
+    fs.symlinkSync(outside, spare);
+    await writeFileAtomic(path.join(dir, 'B.json'), 'b', { spares: pool });
+    expect(fs.readFileSync(outside, 'utf8')).toBe('untouched');
+    expect(fs.readFileSync(path.join(dir, 'B.json'), 'utf8')).toBe('b');
+  });
+
+  it('clear() removes a previous process’s spares; a failed rename keeps nothing', async () => {
+    const dir = tempDir('wo-spare-');
+    fs.writeFileSync(path.join(dir, '.wo-spare-0'), 'left over');
+    fs.writeFileSync(path.join(dir, '.wo-spare-63'), 'left over');
+    const pool = new SparePool(dir);
+    pool.clear();
+    expect(spares(dir)).toEqual([]);
+    const f = path.join(dir, 'A.json');
+    await writeFileAtomic(f, 'one', { spares: pool });
+    fs.rmSync(f);
+    fs.mkdirSync(f); // rename(2) cannot replace a folder with a file
+    fs.writeFileSync(path.join(f, 'x'), 'x');
+    await expect(writeFileAtomic(f, 'two', { spares: pool })).rejects.toThrow();
+    expect(spares(dir)).toEqual([]);
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('StateStore spares', () => {
+  it('only the store told to use them (the daemon’s) leaves spares; records read the same', async () => {
+    const plain = tempDir('wo-spare-');
+    const s = new StateStore(plain);
+    await s.write(record({ wo_id: 'A', status: 'running' }));
+    await s.write(record({ wo_id: 'A', status: 'succeeded' }));
+    expect(spares(plain)).toEqual([]);
+
+    const dir = tempDir('wo-spare-');
+    const d = new StateStore(dir);
+    d.useSpares();
+    for (const status of ['queued', 'running', 'succeeded'] as const) await d.write(record({ wo_id: 'A', status }));
+    await d.write(record({ wo_id: 'B', status: 'running' }));
+    expect((await d.read('A'))?.status).toBe('succeeded');
+    expect((await d.read('B'))?.status).toBe('running');
+    expect((await d.scan()).unreadable).toEqual([]);
+    expect((await d.list()).map((r) => r.wo_id).sort()).toEqual(['A', 'B']);
+  });
+});
