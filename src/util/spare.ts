@@ -7,10 +7,12 @@
  * (perf: ~35 % of a 2,000-WO burst's CPU in `recently_deleted`). Instead, the replaced file is kept under a
  * spare name (a hard link: no allocation, nothing freed) and the next rewrite in that folder writes into it.
  *
+ * Where: `<folder>/.spare/<k>` (a hidden subfolder, same file system: hard links and renames work; the folder's
+ * own mtime — the record index's high-water mark — changes only when a record does).
  * Safety: a spare is written only when it is a regular file with exactly one link (after a crash a spare name
- * may still share an inode with a record: such a name is unlinked, never written). Spares have fixed hidden
- * names (`.wo-spare-<k>`), so a new daemon removes a crashed one's leftovers with `SLOTS` unlinks, without
- * listing the folder (which may hold a million records).
+ * may still share an inode with a record: such a name is unlinked, never written). Spares have fixed names
+ * (`0` … `63`), so a new daemon removes a crashed one's leftovers with `SLOTS` unlinks. Where links or the
+ * subfolder are not possible, rewrites simply allocate as before.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,16 +26,26 @@ export class SparePool {
   /** Slots neither ready nor being written: free to keep a replaced file under. */
   private free: number[] = [];
 
+  /** Spares live here. */
+  readonly spareDir: string;
+
+  /** `dir`: the folder whose files are rewritten. */
   constructor(readonly dir: string) {
+    this.spareDir = path.join(dir, '.spare');
     for (let k = SLOTS - 1; k >= 0; k -= 1) this.free.push(k);
   }
 
   private name(k: number): string {
-    return path.join(this.dir, `.wo-spare-${k}`);
+    return path.join(this.spareDir, String(k));
   }
 
-  /** Remove every slot's file (a previous daemon's spares): at start, before the first rewrite. */
+  /** Remove every slot's file (a previous daemon's spares) and make the subfolder: at start, before the first rewrite. */
   clear(): void {
+    try {
+      fs.mkdirSync(this.spareDir, { mode: 0o700 });
+    } catch {
+      /* exists (or cannot be made: then no spare is ever kept) */
+    }
     for (let k = 0; k < SLOTS; k += 1) {
       try {
         fs.unlinkSync(this.name(k));

@@ -8,13 +8,19 @@ import { SparePool } from '../../src/util/spare.js';
 import { tempDir } from '../helpers.js';
 import { record } from '../http/fixtures.js';
 
-const spares = (dir: string) => fs.readdirSync(dir).filter((n) => n.startsWith('.wo-spare-')).sort();
+const spares = (dir: string) => (fs.existsSync(path.join(dir, '.spare')) ? fs.readdirSync(path.join(dir, '.spare')).sort() : []);
 const ino = (p: string) => fs.statSync(p).ino;
+/** A pool as the daemon makes it: cleared (its subfolder made) before the first rewrite. */
+function ready(dir: string): SparePool {
+  const pool = new SparePool(dir);
+  pool.clear();
+  return pool;
+}
 
 describe('SparePool', () => {
   it('keeps the replaced inode and writes the next rewrite into it: no inode created or freed', async () => {
     const dir = tempDir('wo-spare-');
-    const pool = new SparePool(dir);
+    const pool = ready(dir);
     const f = path.join(dir, 'A.json');
     await writeFileAtomic(f, 'one', { spares: pool });
     const first = ino(f);
@@ -22,7 +28,7 @@ describe('SparePool', () => {
     await writeFileAtomic(f, 'two', { spares: pool });
     expect(fs.readFileSync(f, 'utf8')).toBe('two');
     expect(spares(dir)).toHaveLength(1);
-    const kept = path.join(dir, spares(dir)[0]!);
+    const kept = path.join(dir, '.spare', spares(dir)[0]!);
     expect(ino(kept)).toBe(first); // the replaced inode lives on as the spare
     expect(fs.statSync(kept).nlink).toBe(1);
     const g = path.join(dir, 'B.json');
@@ -35,12 +41,12 @@ describe('SparePool', () => {
 
   it('never writes into a spare name that still shares its inode with a file (a crash between link and rename)', async () => {
     const dir = tempDir('wo-spare-');
-    const pool = new SparePool(dir);
+    const pool = ready(dir);
     const f = path.join(dir, 'A.json');
     await writeFileAtomic(f, 'one', { spares: pool });
     await writeFileAtomic(f, 'two', { spares: pool });
     // The spare name now also names the live record (as a crash before the rename would leave it).
-    const spare = path.join(dir, spares(dir)[0]!);
+    const spare = path.join(dir, '.spare', spares(dir)[0]!);
     fs.rmSync(spare);
     fs.linkSync(f, spare);
     await writeFileAtomic(path.join(dir, 'B.json'), 'b', { spares: pool });
@@ -53,11 +59,11 @@ describe('SparePool', () => {
     const dir = tempDir('wo-spare-');
     const outside = path.join(tempDir('wo-spare-out-'), 'victim');
     fs.writeFileSync(outside, 'untouched');
-    const pool = new SparePool(dir);
+    const pool = ready(dir);
     const f = path.join(dir, 'A.json');
     await writeFileAtomic(f, 'one', { spares: pool });
     await writeFileAtomic(f, 'two', { spares: pool });
-    const spare = path.join(dir, spares(dir)[0]!);
+    const spare = path.join(dir, '.spare', spares(dir)[0]!);
     fs.rmSync(spare);
     fs.symlinkSync(outside, spare);
     await writeFileAtomic(path.join(dir, 'B.json'), 'b', { spares: pool });
@@ -67,8 +73,9 @@ describe('SparePool', () => {
 
   it('clear() removes a previous process’s spares; a failed rename keeps nothing', async () => {
     const dir = tempDir('wo-spare-');
-    fs.writeFileSync(path.join(dir, '.wo-spare-0'), 'left over');
-    fs.writeFileSync(path.join(dir, '.wo-spare-63'), 'left over');
+    fs.mkdirSync(path.join(dir, '.spare'));
+    fs.writeFileSync(path.join(dir, '.spare', '0'), 'left over');
+    fs.writeFileSync(path.join(dir, '.spare', '63'), 'left over');
     const pool = new SparePool(dir);
     pool.clear();
     expect(spares(dir)).toEqual([]);
