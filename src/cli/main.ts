@@ -1,5 +1,4 @@
 /** The CLI entry: finds the subcommand, lazily imports only its module, maps errors to exit codes. */
-import './threadpool.js'; // first: sizes libuv's pool for the daemon before any asynchronous I/O
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { CheckFailed, HeldOrDown, TimedOut, UsageError } from '../errors.js';

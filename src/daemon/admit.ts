@@ -53,10 +53,10 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
   }
 
   // Idempotency: same id + same content as a succeeded WO is a duplicate; different content is a conflict.
-  const prev = await rt.store.read(job.id);
   // A file wo did not write (or a folder) at the record's path is never overwritten: refuse before any effect.
-  const seen = prev ? undefined : await rt.store.inspect(job.id);
-  if (seen?.kind === 'foreign') {
+  const seen = await rt.store.inspect(job.id);
+  const prev = seen.kind === 'ok' ? seen.record : undefined;
+  if (seen.kind === 'foreign') {
     await reject(rt, file, name, lane, 'CONFLICT', [{ path: 'wo_id', message: `${seen.file} is not a wo record (it ${seen.why}); wo will not overwrite it: move it away or use a new wo_id` }], job.id);
     return { kind: 'done' };
   }
