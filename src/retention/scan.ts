@@ -1,4 +1,5 @@
 /** The listing the retention planner reads: wo's own files under a root, their ages, and the records' statuses. */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Layout } from '../layout.js';
@@ -23,6 +24,15 @@ export function archiveIds(name: string): string[] {
   const out: string[] = [];
   for (let i = 1; i < parts.length; i++) if (/^(?:\d+|dup-\d+)$/.test(parts[i]!)) out.push(parts.slice(0, i).join('.'));
   return out;
+}
+
+/** lstat, or undefined when it cannot be (gone meanwhile, unreadable): synchronous, see fsyncFd in util/fsx.ts. */
+function lstatOrNot(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 async function list(dir: string): Promise<string[]> {
@@ -52,7 +62,7 @@ export async function scanRetention(L: Layout, policy: RetentionPolicy, now: num
     await tick();
     if (!name.endsWith('.json')) continue;
     const id = name.slice(0, -5);
-    const st = await fsp.lstat(path.join(L.state, name)).catch(() => undefined);
+    const st = lstatOrNot(path.join(L.state, name));
     if (!st?.isFile()) continue;
     const entry: RecordEntry = { id, mtimeMs: st.mtimeMs };
     if (st.mtimeMs < readBefore) {
@@ -73,7 +83,7 @@ export async function scanRetention(L: Layout, policy: RetentionPolicy, now: num
     for (const name of await list(dir)) {
       await tick();
       if (!match(name)) continue;
-      const st = await fsp.lstat(path.join(dir, name)).catch(() => undefined);
+      const st = lstatOrNot(path.join(dir, name));
       if (!st) continue;
       const e: FileEntry = { kind, rel: path.relative(L.root, path.join(dir, name)), mtimeMs: st.mtimeMs };
       const got = ids?.(name);
