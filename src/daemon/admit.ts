@@ -18,15 +18,40 @@ let seq = 0;
 
 export { reject };
 
+const C = fs.constants;
+
+/**
+ * The claimed file's bytes (read synchronously: see fsyncFd in util/fsx.ts). Opened without following a link
+ * and without blocking, so a link or a FIFO swapped in after the intake's lstat is refused, never read or
+ * waited on; a regular file only, at most `limit` bytes.
+ */
+function readClaimed(file: string, limit: number): { bytes: Buffer } | { problem: string } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return { problem: 'the file is a symbolic link (never followed)' };
+    throw err;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { problem: 'the file is not a regular file' };
+    if (st.size > limit) return { problem: `the file is ${st.size} bytes, over the limit of ${limit} (limits.wo_bytes)` };
+    return { bytes: fs.readFileSync(fd) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Read, parse and admit a claimed file. Never throws for bad input: the file ends somewhere explainable. */
 export async function admit(rt: Runtime, file: string, name: string, lane: string, received: string, approved = false): Promise<Admission> {
   const cfg = rt.config();
-  const st = fs.statSync(file);
-  if (st.size > cfg.limits.wo_bytes) {
-    await reject(rt, file, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: `the file is ${st.size} bytes, over the limit of ${cfg.limits.wo_bytes} (limits.wo_bytes)` }]);
+  const read = readClaimed(file, cfg.limits.wo_bytes);
+  if ('problem' in read) {
+    await reject(rt, file, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: read.problem }]);
     return { kind: 'done' };
   }
-  const bytes = fs.readFileSync(file); // ≤ limits.wo_bytes, checked just above
+  const { bytes } = read;
   let job: Job;
   const own = laneProcessor(lane);
   if (own?.decode) {

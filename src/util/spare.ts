@@ -66,7 +66,7 @@ export class SparePool {
       const release = () => this.free.push(k);
       let fd: number;
       try {
-        fd = fs.openSync(tmp, C.O_WRONLY | C.O_NOFOLLOW);
+        fd = fs.openSync(tmp, C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK); // a FIFO put here fails (ENXIO), never blocks
       } catch {
         this.drop(k);
         continue;

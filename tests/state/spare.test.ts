@@ -39,36 +39,34 @@ describe('SparePool', () => {
     expect(fs.readFileSync(f, 'utf8')).toBe('two');
   });
 
-  it('never writes into a spare name that still shares its inode with a file (a crash between link and rename)', async () => {
+  /** A.json rewritten once (so one spare is ready), then the spare's name replaced by `swap`; then B.json written. */
+  async function swapSpare(swap: (spare: string, f: string) => void): Promise<{ dir: string; f: string; b: string }> {
     const dir = tempDir('wo-spare-');
     const pool = ready(dir);
     const f = path.join(dir, 'A.json');
     await writeFileAtomic(f, 'one', { spares: pool });
     await writeFileAtomic(f, 'two', { spares: pool });
-    // The spare name now also names the live record (as a crash before the rename would leave it).
     const spare = path.join(dir, '.spare', spares(dir)[0]!);
     fs.rmSync(spare);
-    fs.linkSync(f, spare);
-    await writeFileAtomic(path.join(dir, 'B.json'), 'b', { spares: pool });
+    swap(spare, f);
+    const b = path.join(dir, 'B.json');
+    await writeFileAtomic(b, 'b', { spares: pool });
     expect(fs.readFileSync(f, 'utf8')).toBe('two');
-    expect(fs.readFileSync(path.join(dir, 'B.json'), 'utf8')).toBe('b');
-    expect(ino(path.join(dir, 'B.json'))).not.toBe(ino(f));
+    expect(fs.readFileSync(b, 'utf8')).toBe('b');
+    return { dir, f, b };
+  }
+
+  it('never writes into a spare name that still shares its inode with a file (a crash between link and rename)', async () => {
+    // The spare name also names the live record, as a crash before the rename would leave it.
+    const { f, b } = await swapSpare((spare, f) => fs.linkSync(f, spare));
+    expect(ino(b)).not.toBe(ino(f));
   });
 
   it('never writes through a spare name replaced by a symbolic link', async () => {
-    const dir = tempDir('wo-spare-');
     const outside = path.join(tempDir('wo-spare-out-'), 'victim');
     fs.writeFileSync(outside, 'untouched');
-    const pool = ready(dir);
-    const f = path.join(dir, 'A.json');
-    await writeFileAtomic(f, 'one', { spares: pool });
-    await writeFileAtomic(f, 'two', { spares: pool });
-    const spare = path.join(dir, '.spare', spares(dir)[0]!);
-    fs.rmSync(spare);
-    fs.symlinkSync(outside, spare);
-    await writeFileAtomic(path.join(dir, 'B.json'), 'b', { spares: pool });
+    await swapSpare((spare) => fs.symlinkSync(outside, spare));
     expect(fs.readFileSync(outside, 'utf8')).toBe('untouched');
-    expect(fs.readFileSync(path.join(dir, 'B.json'), 'utf8')).toBe('b');
   });
 
   it('clear() removes a previous process’s spares; a failed rename keeps nothing', async () => {
