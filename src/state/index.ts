@@ -3,7 +3,7 @@
  * the records and never the truth. The daemon updates it right after each durable record write (the record
  * first: the index may lag, never lead) and checks it at start against the state folder's high-water mark —
  * the folder's inode and mtime (every record write is a rename into it, which sets it), taken only while no
- * write is in flight and once it is older than the clock's tick, plus the number of `.json` names. A mismatch,
+ * write is in flight and once it is older than the clock's tick. A mismatch,
  * a missing or unreadable file means a rebuild from the records; deleting the file loses nothing.
  */
 import fs from 'node:fs';
@@ -107,7 +107,7 @@ export class WoIndex {
   }
 
   /** Why: the daemon (and `wo index rebuild` with it down, holding the lock) opens it to write: verified, else rebuilt. */
-  static async openWriter(file: string, store: StateStore, opts: { names?: number; warn?: (msg: string) => void; force?: boolean } = {}): Promise<{ index: WoIndex; rebuilt: string | null }> {
+  static async openWriter(file: string, store: StateStore, opts: { warn?: (msg: string) => void; force?: boolean } = {}): Promise<{ index: WoIndex; rebuilt: string | null }> {
     await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     // Deleting the file loses nothing: a file this version cannot use is removed and made anew.
     const fresh = async (): Promise<WoIndex> => {
@@ -121,7 +121,7 @@ export class WoIndex {
       db = WoIndex.openDb(file, false);
       const version = WoIndex.metaOf(db).version;
       if (version !== undefined && version !== SCHEMA_VERSION) throw new Error(`built by another version of wo (index schema ${version})`);
-      why = opts.force ? 'asked to rebuild' : await WoIndex.verify(db, store.dir, opts.names);
+      why = opts.force ? 'asked to rebuild' : await WoIndex.verify(db, store.dir);
       index = new WoIndex(db, store.dir, file, false, opts.warn);
     } catch (err) {
       why = `unreadable (${firstLine(err)}); removed`;
@@ -187,19 +187,14 @@ export class WoIndex {
     return db;
   }
 
-  /** Why the index does not match the records (null: it does). Cheap: meta, one stat, the name count if given. */
-  private static async verify(db: Database.Database, stateDir: string, names?: number): Promise<string | null> {
+  /** Why the index does not match the records (null: it does). Cheap: meta and one stat. */
+  private static async verify(db: Database.Database, stateDir: string): Promise<string | null> {
     const meta = WoIndex.metaOf(db);
     if (meta.version !== SCHEMA_VERSION) return meta.version ? `built by another version (${meta.version})` : 'new (never built)';
     if (meta.built !== '1') return 'a rebuild was interrupted';
     if (!meta.mark) return 'the daemon stopped while writing (no high-water mark)';
     const cur = markOf(stateDir);
     if (!cur || cur.mark !== meta.mark) return 'records were written since it was last updated';
-    if (names !== undefined) {
-      const rows = (db.prepare('SELECT coalesce(sum(n), 0) AS n FROM counts').get() as { n: number }).n;
-      const un = (db.prepare('SELECT count(*) AS n FROM unreadable').get() as { n: number }).n;
-      if (rows + un !== names) return `it has ${rows + un} entries for ${names} files`;
-    }
     return null;
   }
 

@@ -155,7 +155,7 @@ describe('the record index (SQLite, temp db)', () => {
     const { dir, store, file } = setup();
     await writeAll(store, recs(10));
     (await WoIndex.openWriter(file, store)).index.close();
-    const again = await WoIndex.openWriter(file, store, { names: 10 });
+    const again = await WoIndex.openWriter(file, store);
     expect(again.rebuilt).toBeNull();
     again.index.close();
     expect(WoIndex.openReader(file, dir, false)).not.toBeNull();
