@@ -1,11 +1,11 @@
 /** Admission of a claimed file: parse once, then decide — reject, duplicate, conflict, hold, or run. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseWo } from '../wo/parse.js';
+import { identify, seenAs, type Identity } from './decide.js';
 import { TERMINAL, type WoRecord } from '../state/record.js';
 import { emit, newRecord, setStage, type Job, type Runtime } from './runtime.js';
 import { afterCommit, moveUnrecorded, reject, transition } from './journal.js';
-import { PROCESSORS, laneProcessor } from '../processors/index.js';
+import { PROCESSORS } from '../processors/index.js';
 import { woTargets } from '../policy/targets.js';
 import { pathPolicy, verdictContext } from '../policy/context.js';
 import { policyVerdict } from '../policy/verdict.js';
@@ -52,32 +52,14 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     return { kind: 'done' };
   }
   const { bytes } = read;
-  let job: Job;
-  const own = laneProcessor(lane);
-  if (own?.decode) {
-    // A lane whose processor reads its files itself (ENTRY: route): its decoder gives the id and the document.
-    const d = own.decode(bytes, name);
-    if (!d.ok) {
-      await reject(rt, file, name, lane, 'PARSE_ERROR', [{ path: '(file)', message: d.message }]);
-      return { kind: 'done' };
-    }
-    job = { file, lane, name, sha256: d.sha256, bytes, wo: d.wo, id: d.id, type: d.wo.type, warnings: [], seq: ++seq, received, doc: d.doc, targets: [] };
-  } else {
-    const parsed = parseWo(bytes, name, { ...cfg.limits, lenient: cfg.intake.lenient });
-    if (!parsed.ok) {
-      await reject(rt, file, name, lane, parsed.code, parsed.errors, parsed.wo_id);
-      return { kind: 'done' };
-    }
-    const wo = parsed.wo;
-    job = { file, lane, name, sha256: parsed.sha256, bytes, wo, id: wo.wo_id!, type: wo.type, warnings: parsed.warnings, seq: ++seq, received, targets: [], ...(approved ? { approved } : {}) };
-    const home = PROCESSORS[wo.type].lane;
-    if (home !== undefined && home !== lane) {
-      await reject(rt, file, name, lane, 'INVALID', [{ path: 'type', message: `${wo.type} WOs belong in the ${home} lane` }], job.id, job);
-      return { kind: 'done' };
-    }
+  const got = identify(cfg, bytes, name, lane);
+  const jobOf = (id: Identity): Job => ({ file, lane, name, bytes, ...id, seq: ++seq, received, targets: [], ...(approved ? { approved } : {}) });
+  if (!got.ok) {
+    await reject(rt, file, name, lane, got.code, got.errors, got.wo_id, got.identity && jobOf(got.identity));
+    return { kind: 'done' };
   }
+  const job = jobOf(got.identity);
 
-  // Idempotency: same id + same content as a succeeded WO is a duplicate; different content is a conflict.
   // A file wo did not write (or a folder) at the record's path is never overwritten: refuse before any effect.
   const seen = await rt.store.inspect(job.id);
   const prev = seen.kind === 'ok' ? seen.record : undefined;
@@ -85,19 +67,17 @@ export async function admit(rt: Runtime, file: string, name: string, lane: strin
     await reject(rt, file, name, lane, 'CONFLICT', [{ path: 'wo_id', message: `${seen.file} is not a wo record (it ${seen.why}); wo will not overwrite it: move it away or use a new wo_id` }], job.id);
     return { kind: 'done' };
   }
-  if (prev) {
-    const appliedBefore = (prev.status === 'succeeded' && !prev.dry_run) || prev.status === 'routed';
-    const live = !TERMINAL.has(prev.status) && path.resolve(rt.L.root, prev.file) !== file;
-    if (appliedBefore && prev.sha256 === job.sha256) {
-      const dest = await moveUnrecorded(rt, file, { kind: 'duplicate', n: 1 }, { name: 'duplicate', id: job.id });
-      emit(rt, prev, 'wo_duplicate', { file: path.basename(dest), sha256: job.sha256 }, 'daemon');
-      return { kind: 'done' };
-    }
-    if (appliedBefore || live) {
-      const why = live ? `a WO with id ${job.id} is ${prev.status} right now` : `a WO with id ${job.id} already ${prev.status} with different content (sha256 ${prev.sha256.slice(0, 12)}…)`;
-      await reject(rt, file, name, lane, 'CONFLICT', [{ path: 'wo_id', message: `${why}; use a new wo_id` }], job.id, job);
-      return { kind: 'done' };
-    }
+  const again = seenAs(prev, job.sha256);
+  if (prev && again === 'duplicate') {
+    const dest = await moveUnrecorded(rt, file, { kind: 'duplicate', n: 1 }, { name: 'duplicate', id: job.id });
+    emit(rt, prev, 'wo_duplicate', { file: path.basename(dest), sha256: job.sha256 }, 'daemon');
+    return { kind: 'done' };
+  }
+  const live = prev !== undefined && !TERMINAL.has(prev.status) && path.resolve(rt.L.root, prev.file) !== file;
+  if (prev && (again === 'conflict' || live)) {
+    const why = live ? `a WO with id ${job.id} is ${prev.status} right now` : `a WO with id ${job.id} already ${prev.status} with different content (sha256 ${prev.sha256.slice(0, 12)}…)`;
+    await reject(rt, file, name, lane, 'CONFLICT', [{ path: 'wo_id', message: `${why}; use a new wo_id` }], job.id, job);
+    return { kind: 'done' };
   }
 
   // Paths: confined to the root and allowed roots, never into its internals or control files — refused at every autonomy level.

@@ -8,8 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type Config } from '../config/load.js';
 import { layout } from '../layout.js';
-import { parseWo } from '../wo/parse.js';
-import { PROCESSORS, laneProcessor } from '../processors/index.js';
+import { PROCESSORS } from '../processors/index.js';
 import { commandSteps } from '../processors/transaction.js';
 import { woTargets } from '../policy/targets.js';
 import { pathPolicy, verdictContext } from '../policy/context.js';
@@ -20,6 +19,7 @@ import { StateStore } from '../state/store.js';
 import { toWoError } from '../errors.js';
 import type { PlanStep } from '../state/record.js';
 import { withVerdicts } from './holdplan.js';
+import { identify, seenAs, type Seen } from './decide.js';
 import type { Job, Runtime } from './runtime.js';
 
 /** The version of the `wo plan --json` document (bumped only on an incompatible change). */
@@ -47,7 +47,7 @@ export interface PlanReport {
   /** File steps (with diffs), then every command as `unknown` with its own policy verdict. */
   steps: PlanStep[];
   /** What the state store says of this id (read only): `duplicate`/`conflict` the daemon would not run it. */
-  seen: 'new' | 'duplicate' | 'conflict' | 'again';
+  seen: Seen;
 }
 
 const forbidden = (what: string): never => {
@@ -65,15 +65,6 @@ function base(file: string, lane: string): PlanReport {
   return { wo_plan: PLAN_FORMAT, file, lane, valid: false, wo_id: null, type: null, decision: 'reject', hold_reasons: [], errors: [], warnings: [], plan_error: null, steps: [], seen: 'new' };
 }
 
-/** Why: a re-submitted id is a duplicate, a conflict or a new attempt: the plan says which, reading the record only. */
-async function seenAs(root: string, id: string, sha: string): Promise<PlanReport['seen']> {
-  const prev = await new StateStore(layout(root).state).read(id).catch(() => undefined);
-  if (!prev) return 'new';
-  const applied = (prev.status === 'succeeded' && !prev.dry_run) || prev.status === 'routed';
-  if (applied) return prev.sha256 === sha ? 'duplicate' : 'conflict';
-  return 'again';
-}
-
 /** Why: `wo plan` and the upgrade's shadow run show what the daemon would do with a file, without doing any of it. */
 export async function planWoFile(root: string, file: string, lane: string, cfgIn?: Config): Promise<PlanReport> {
   const cfg = cfgIn ?? (await loadConfig(root));
@@ -86,20 +77,12 @@ export async function planWoFile(root: string, file: string, lane: string, cfgIn
   }
   const bytes = await fsp.readFile(file);
   const name = path.basename(file);
-  const job: Job = { file: path.resolve(file), lane, name, sha256: '', bytes, wo: undefined as never, id: '', type: 'route', warnings: [], seq: 0, received: new Date().toISOString(), targets: [] };
-  const own = laneProcessor(lane);
-  if (own?.decode) {
-    const d = own.decode(bytes, name);
-    if (!d.ok) return { ...out, errors: [{ path: '(file)', message: d.message }] };
-    Object.assign(job, { sha256: d.sha256, wo: d.wo, id: d.id, type: d.wo.type, doc: d.doc });
-  } else {
-    const parsed = parseWo(bytes, name, { ...cfg.limits, lenient: cfg.intake.lenient });
-    if (!parsed.ok) return { ...out, wo_id: parsed.wo_id ?? null, errors: parsed.errors };
-    Object.assign(job, { sha256: parsed.sha256, wo: parsed.wo, id: parsed.wo.wo_id!, type: parsed.wo.type, warnings: parsed.warnings });
-    const home = PROCESSORS[job.type].lane;
-    if (home !== undefined && home !== lane) return { ...out, wo_id: job.id, type: job.type, errors: [{ path: 'type', message: `${job.type} WOs belong in the ${home} lane` }] };
-  }
-  Object.assign(out, { wo_id: job.id, type: job.type, warnings: job.warnings, seen: await seenAs(root, job.id, job.sha256) });
+  const got = identify(cfg, bytes, name, lane);
+  if (!got.ok) return { ...out, wo_id: got.wo_id ?? null, ...(got.identity ? { type: got.identity.type } : {}), errors: got.errors };
+  const job: Job = { file: path.resolve(file), lane, name, bytes, ...got.identity, seq: 0, received: new Date().toISOString(), targets: [] };
+  // What the state store says of this id (read only): a re-submitted id is a duplicate, a conflict or a new attempt.
+  const prev = await new StateStore(rt.L.state).read(job.id).catch(() => undefined);
+  Object.assign(out, { wo_id: job.id, type: job.type, warnings: job.warnings, seen: seenAs(prev, job.sha256) });
   const proc = PROCESSORS[job.type];
   if (proc.judged) {
     const { targets, refusals } = woTargets(job.wo, pathPolicy(cfg));
