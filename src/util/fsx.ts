@@ -86,33 +86,68 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
   const spare = opts.spares?.take();
-  const tmp = spare?.tmp ?? tempName(file);
-  const fd = spare?.fd ?? fs.openSync(tmp, 'wx', opts.mode ?? 0o600);
-  let open = true;
-  try {
-    writeAllSync(fd, buf, tmp);
-    if (opts.mode !== undefined || spare) fs.fchmodSync(fd, opts.mode ?? 0o600);
-    await fsyncFd(fd);
-    open = false;
-    fs.closeSync(fd);
-    const kept = opts.spares?.keep(file);
-    let renamed = false;
+  if (!spare || !(await writeIntoSpare(file, buf, spare, opts))) {
+    const tmp = tempName(file);
+    const fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o600);
+    let open = true;
     try {
-      fs.renameSync(tmp, file);
-      renamed = true;
-    } finally {
-      kept?.(renamed);
+      writeAllSync(fd, buf, tmp);
+      if (opts.mode !== undefined) fs.fchmodSync(fd, opts.mode);
+      await fsyncFd(fd);
+      open = false;
+      fs.closeSync(fd);
+      replaceKeeping(tmp, file, opts.spares);
+    } catch (err) {
+      if (open) closeQuietly(fd);
+      unlinkQuietly(tmp);
+      throw err;
     }
-    spare?.release();
-  } catch (err) {
-    if (open) closeQuietly(fd);
-    unlinkQuietly(tmp);
-    spare?.release();
-    throw err;
   }
   if (!opts.noDirSync) await fsyncDir(path.dirname(file));
 }
 
+/** rename(tmp, file), keeping the file it replaces as a spare when a pool is given. */
+function replaceKeeping(tmp: string, file: string, spares: SparePool | undefined): void {
+  const kept = spares?.keep(file);
+  let renamed = false;
+  try {
+    fs.renameSync(tmp, file);
+    renamed = true;
+  } finally {
+    kept?.(renamed);
+  }
+}
+
+const sameInode = (a: fs.Stats | undefined, b: fs.Stats) => a !== undefined && a.dev === b.dev && a.ino === b.ino;
+
+/**
+ * Write into a spare inode and rename it over `file`. Why the checks: a spare's name is known in advance, so
+ * before the rename (after the fsync's wait) its name must still lead to the inode written, and after it the
+ * file must be that inode; false when not (the name was replaced meanwhile): the caller then writes a fresh
+ * temp, which also replaces whatever the rename put at `file`.
+ */
+async function writeIntoSpare(file: string, buf: Uint8Array, spare: { tmp: string; fd: number; release: () => void }, opts: AtomicWriteOptions): Promise<boolean> {
+  const { tmp, fd } = spare;
+  let ok = false;
+  try {
+    writeAllSync(fd, buf, tmp);
+    fs.fchmodSync(fd, opts.mode ?? 0o600);
+    await fsyncFd(fd);
+    const mine = fs.fstatSync(fd);
+    if (!sameInode(fs.lstatSync(tmp, { throwIfNoEntry: false }), mine)) return false;
+    try {
+      replaceKeeping(tmp, file, opts.spares);
+    } catch {
+      return false; // the spare's name vanished or changed kind meanwhile; a real fault shows in the fresh temp's write
+    }
+    ok = sameInode(fs.lstatSync(file, { throwIfNoEntry: false }), mine);
+    return ok;
+  } finally {
+    closeQuietly(fd);
+    if (!ok) unlinkQuietly(tmp); // a free slot holds no file
+    spare.release();
+  }
+}
 /** Write JSON atomically (pretty, newline-terminated). */
 export async function writeJsonAtomic(file: string, value: unknown, opts: AtomicWriteOptions = {}): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', opts);
