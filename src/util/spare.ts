@@ -13,9 +13,8 @@
  * may still share an inode with a record: such a name is unlinked, never written), opened without following a
  * link or blocking on a FIFO. Its name is renamed over the record only while it still leads to the inode written,
  * and the record is checked to be that inode after the rename; otherwise the write is redone with a fresh temp
- * (`writeIntoSpare` in fsx.ts). Spares have fixed names
- * (`0` … `63`), so a new daemon removes a crashed one's leftovers with `SLOTS` unlinks. Where links or the
- * subfolder are not possible, rewrites simply allocate as before.
+ * (`writeIntoSpare` in fsx.ts). Spares have fixed names (`0` … `63`), so a new daemon removes a crashed one's
+ * leftovers with `SLOTS` unlinks. Where links or the subfolder are not possible, rewrites allocate as before.
  */
 import fs from 'node:fs';
 import path from 'node:path';
