@@ -61,7 +61,7 @@ export interface StoreListener {
   foreign?(name: string, why: string): void;
 }
 
-/** The async and the sync reader judge a file at a record's path by one rule: these three steps. */
+/** How `inspectFile` judges a file at a record's path: these three steps. */
 function openProblem(err: unknown): Inspected | string {
   const code = errCode(err);
   if (code === 'ENOENT') return { kind: 'absent' };
@@ -156,7 +156,9 @@ export class StateStore {
       if (got.kind === 'foreign') throw new ForeignRecord(got.file, got.why);
     }
     try {
-      await writeJsonAtomic(file, rec, { spares: this.spares });
+      // Spares for a rewrite only (a record of ours is there): a first write has nothing to keep, and its link
+      // attempt would fail once per new WO on the hot path.
+      await writeJsonAtomic(file, rec, { spares: this.ours.has(rec.wo_id) ? this.spares : undefined });
     } catch (err) {
       const code = errCode(err);
       // A folder made at the path since we looked (rename(2) refuses to replace a folder with a file).
