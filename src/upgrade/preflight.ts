@@ -1,48 +1,17 @@
 /** Preflight (step 2): doctor, free disk, node version vs the candidate's engines, a clean git source. */
 import fsp from 'node:fs/promises';
+import semver from 'semver';
 import { runCmd } from './proc.js';
 import type { StepOutcome } from './report.js';
 
-type Ver = [number, number, number];
-
-function parseVer(v: string): Ver | undefined {
-  const m = /^v?(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?/.exec(v.trim());
-  if (!m) return undefined;
-  const n = (s: string | undefined) => (s === undefined || s === 'x' || s === '*' ? 0 : Number(s));
-  return [n(m[1]), n(m[2]), n(m[3])];
-}
-
-function cmp(a: Ver, b: Ver): number {
-  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
-}
-
-/** Pure: does a node version satisfy an `engines` range (>=, >, <=, <, =, ^, ~, x-ranges, spaces as and, || as or)? */
+/**
+ * Pure: does a node version satisfy an `engines` range? npm's own `semver` decides (caret on 0.x, hyphen ranges,
+ * x-ranges, `||`), so the preflight agrees with what npm would accept.
+ */
 export function nodeSatisfies(range: string, version: string): boolean {
-  const v = parseVer(version);
-  if (!v) return false;
-  return range.split('||').some((alt) => {
-    const parts = alt.trim().split(/\s+/).filter(Boolean);
-    if (!parts.length) return true;
-    return parts.every((p) => {
-      const m = /^(>=|<=|>|<|=|\^|~)?(.*)$/.exec(p)!;
-      const op = m[1] ?? '';
-      const want = parseVer(m[2]!);
-      if (!want) return p === '*' || p === 'x';
-      const c = cmp(v, want);
-      switch (op) {
-        case '>=': return c >= 0;
-        case '>': return c > 0;
-        case '<=': return c <= 0;
-        case '<': return c < 0;
-        case '^': return c >= 0 && v[0] === want[0];
-        case '~': return c >= 0 && v[0] === want[0] && v[1] === want[1];
-        default: {
-          const given = m[2]!.split('.').filter((x) => x !== 'x' && x !== '*').length;
-          return v.slice(0, Math.max(1, given)).every((x, i) => x === want[i]);
-        }
-      }
-    });
-  });
+  const v = semver.coerce(version);
+  if (!v || !semver.validRange(range)) return false;
+  return semver.satisfies(v, range);
 }
 
 /** Free bytes for an unprivileged user on the file system holding `dir`. */

@@ -56,6 +56,17 @@ describe('preflight', () => {
     expect(nodeSatisfies('20.x', 'v20.19.5')).toBe(true);
     expect(nodeSatisfies('22', 'v20.19.5')).toBe(false);
   });
+
+  it('gets caret on 0.x, hyphen ranges and bad ranges right (the hand-written check did not)', () => {
+    expect(nodeSatisfies('^0.2.3', '0.2.9')).toBe(true);
+    expect(nodeSatisfies('^0.2.3', '0.3.0')).toBe(false);
+    expect(nodeSatisfies('^0.0.3', '0.0.4')).toBe(false);
+    expect(nodeSatisfies('18 - 20', 'v20.19.5')).toBe(true);
+    expect(nodeSatisfies('18 - 20', 'v21.0.0')).toBe(false);
+    expect(nodeSatisfies('20.1 - 20.19', 'v20.19.5')).toBe(true);
+    expect(nodeSatisfies('20.1 - 20.19', 'v20.20.0')).toBe(false);
+    expect(nodeSatisfies('>=20 <=banana', 'v20.1.0')).toBe(false);
+  });
 });
 
 describe('step recording', () => {
