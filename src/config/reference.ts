@@ -16,7 +16,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'route.rules[].when': 'What the WO must have; every given field must match.',
   'route.rules[].when.type': "The WO's type (apply_patch, exec).",
   'route.rules[].when.owner': "The WO's owner.",
-  'route.rules[].when.lane': "The lane the WO asks for (its `lane` field).",
+  'route.rules[].when.lane': "The lane the WO asks for (its `lane` field): the rule redirects WOs naming that lane. A rule without it applies only to WOs that name no lane.",
   'route.rules[].lane': 'Where a matching WO goes.',
   concurrency: 'How many WOs that run commands (exec, validate, commands, post_verify, tests) run at the same time (WOs touching the same paths never run together).',
   io_concurrency: 'How many WOs that run no command (pure file I/O) run at the same time, beside `concurrency`; 0 makes them share the `concurrency` slots.',

@@ -63,16 +63,20 @@ export function assignId(title: string, now: Date): string {
   return `WO-${stamp}-${slug(title)}-${crypto.randomBytes(2).toString('hex')}`;
 }
 
-/** The lane a WO goes to: its own `lane`, else the first matching config rule, else the default. */
+/**
+ * The lane a WO goes to. A WO that names its `lane` goes there unless a rule with `when.lane` equal to that name
+ * (and its other conditions) sends it elsewhere; a WO without one goes to the first matching rule that has no
+ * `when.lane`, else the default lane.
+ */
 export function targetLane(wo: { lane?: string | undefined; type?: string | undefined; owner?: string | undefined }, config: Config): string {
-  if (wo.lane) return wo.lane;
   for (const rule of config.route.rules) {
     const w = rule.when;
+    if ((w.lane ?? undefined) !== (wo.lane || undefined)) continue;
     if (w.type !== undefined && w.type !== wo.type) continue;
     if (w.owner !== undefined && w.owner !== wo.owner) continue;
     return rule.lane;
   }
-  return config.route.default_lane;
+  return wo.lane || config.route.default_lane;
 }
 
 /**

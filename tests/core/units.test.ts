@@ -195,6 +195,17 @@ describe('route planning', () => {
     expect(targetLane({ lane: 'X' }, cfg)).toBe('X');
     expect(targetLane({ type: 'exec' }, cfg)).toBe('OPS');
     expect(targetLane({ type: 'apply_patch' }, cfg)).toBe('CLC');
+    // when.lane matches the lane a WO asks for (it was in the schema and the docs but ignored)
+    const byLane = parseConfig(
+      'route:\n  rules:\n    - when: { lane: FAST, owner: bot }\n      lane: SLOW\n    - when: { lane: OLD }\n      lane: NEW\n    - when: { owner: bot }\n      lane: BOT\n',
+      '/r',
+      {},
+    );
+    expect(targetLane({ lane: 'OLD' }, byLane)).toBe('NEW');
+    expect(targetLane({ lane: 'FAST', owner: 'bot' }, byLane)).toBe('SLOW');
+    expect(targetLane({ lane: 'FAST', owner: 'amy' }, byLane)).toBe('FAST');
+    expect(targetLane({ owner: 'bot' }, byLane)).toBe('BOT');
+    expect(targetLane({ lane: 'X', owner: 'bot' }, byLane)).toBe('X');
     const d = planRoute({ wos: [{ title: 'a', commands: ['true'] }, { wo_id: 'KEEP', title: 'b', files: [{ path: 'x', content: 'y' }] }] }, cfg, new Date());
     expect(d.map((x) => [x.lane, JSON.parse(x.text).type])).toEqual([['OPS', 'exec'], ['CLC', 'apply_patch']]);
     expect(d[1]!.wo_id).toBe('KEEP');
